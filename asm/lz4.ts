@@ -1,0 +1,1 @@
+// Kernel module under construction; see core/formats for its TypeScript twin.

@@ -1,0 +1,52 @@
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of Kafka's v2 record batches.
+// Two implementations with one contract (test/core/formats/crc32c.test.ts): the TypeScript twin below (oracle and
+// fallback) and the WASM kernel in asm/crc32c.ts. `crc32c` is the one the rest of the code calls.
+
+const POLY_REFLECTED = 0x82f63b78;
+const SLICES = 8;
+
+// Slice-by-8 tables: TABLES[k * 256 + b] is the CRC of byte b followed by k zero bytes.
+const TABLES = (() => {
+  const t = new Uint32Array(SLICES * 256);
+  for (let b = 0; b < 256; b++) {
+    let c = b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
+    t[b] = c >>> 0;
+  }
+  for (let b = 0; b < 256; b++) {
+    for (let k = 1; k < SLICES; k++) t[k * 256 + b] = (t[(k - 1) * 256 + b]! >>> 8) ^ t[t[(k - 1) * 256 + b]! & 0xff]!;
+  }
+  return t;
+})();
+
+/**
+ * TypeScript twin: CRC-32C of `bytes`, continuing from `seed` (the CRC of the bytes before, 0 to start).
+ * HOT PATH (bench/crc32c.bench.ts): slice-by-8 with index loops and no allocation.
+ */
+export function crc32cTs(bytes: Uint8Array, seed = 0): number {
+  const t = TABLES;
+  let crc = ~seed >>> 0;
+  let i = 0;
+  const n = bytes.length;
+  const end8 = n - (n % 8);
+  while (i < end8) {
+    const lo = (crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    crc =
+      t[7 * 256 + (lo & 0xff)]! ^
+      t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+      t[4 * 256 + (lo >>> 24)]! ^
+      t[3 * 256 + bytes[i + 4]!]! ^
+      t[2 * 256 + bytes[i + 5]!]! ^
+      t[1 * 256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!;
+    i += 8;
+  }
+  while (i < n) crc = t[(crc ^ bytes[i++]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+/** CRC-32C of `bytes` continuing from `seed`; the implementation the rest of Rivulet calls. */
+export function crc32c(bytes: Uint8Array, seed = 0): number {
+  return crc32cTs(bytes, seed);
+}
