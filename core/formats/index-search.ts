@@ -17,6 +17,7 @@
 // non-decreasing keys and pin the answer to the LARGEST slot among equals, so both twins agree deterministically.
 
 import { assert } from "../assert.ts";
+import { arena, heap, wasm } from "./wasm.ts";
 
 /** Bytes in one offset-index entry: relativeOffset u32 + position u32. */
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
@@ -62,6 +63,24 @@ function assertEntryCount(entries: Uint8Array, entryCount: number, entryBytes: n
     Number.isInteger(entryCount) && entryCount >= 0 && entryCount * entryBytes <= entries.length,
     "index entry count exceeds the buffer",
   );
+}
+
+// A target past u32 range is above every key: clamping keeps the comparison in u32 space. Keys are integers, so
+// key <= target iff key <= floor(target).
+function clampRelativeOffsetTarget(targetRelativeOffset: number): number {
+  return targetRelativeOffset > U32_MAX ? U32_MAX : Math.floor(targetRelativeOffset);
+}
+
+const NOT_OUTSIDE = -2;
+
+// The answer when the index is empty or the target lies outside i64 (where its high word would not fit an
+// i32), else NOT_OUTSIDE. Inside, floor(target) split as hi * 2^32 + lo is exact even past 2^53: such doubles
+// are integers already and 2^32 is a power of two.
+function timestampTargetOutsideI64(entryCount: number, targetTimestamp: number): number {
+  assert(!Number.isNaN(targetTimestamp), "target timestamp must be a number");
+  if (entryCount === 0 || targetTimestamp < -TWO_POW_63) return -1;
+  if (targetTimestamp >= TWO_POW_63) return entryCount - 1;
+  return NOT_OUTSIDE;
 }
 
 /**
@@ -130,8 +149,7 @@ export function readTimeIndexRelativeOffset(buf: Uint8Array, slot: number): numb
 export function searchOffsetIndexTs(entries: Uint8Array, entryCount: number, targetRelativeOffset: number): number {
   assertEntryCount(entries, entryCount, OFFSET_INDEX_ENTRY_BYTES);
   if (entryCount === 0 || targetRelativeOffset < 0) return -1;
-  // A target past u32 range is above every key: clamping keeps the comparison in u32 space.
-  const target = targetRelativeOffset > U32_MAX ? U32_MAX : Math.floor(targetRelativeOffset);
+  const target = clampRelativeOffsetTarget(targetRelativeOffset);
   // Invariant: key(lo) <= target when lo >= 0; key(hi) > target when hi < entryCount.
   let lo = -1;
   let hi = entryCount;
@@ -150,12 +168,8 @@ export function searchOffsetIndexTs(entries: Uint8Array, entryCount: number, tar
  */
 export function searchTimeIndexTs(entries: Uint8Array, entryCount: number, targetTimestamp: number): number {
   assertEntryCount(entries, entryCount, TIME_INDEX_ENTRY_BYTES);
-  assert(!Number.isNaN(targetTimestamp), "target timestamp must be a number");
-  if (entryCount === 0 || targetTimestamp < -TWO_POW_63) return -1;
-  // Every i64 key is < 2^63: such a target is above them all (and its high word would not fit an i32).
-  if (targetTimestamp >= TWO_POW_63) return entryCount - 1;
-  // Keys are integers, so key <= target iff key <= floor(target); doubles >= 2^53 are integers already, and
-  // the split below stays exact for them because 2^32 is a power of two.
+  const outside = timestampTargetOutsideI64(entryCount, targetTimestamp);
+  if (outside !== NOT_OUTSIDE) return outside;
   const target = Math.floor(targetTimestamp);
   const targetHigh = Math.floor(target / TWO_POW_32);
   const targetLow = target - targetHigh * TWO_POW_32;
@@ -169,6 +183,66 @@ export function searchTimeIndexTs(entries: Uint8Array, entryCount: number, targe
     else hi = mid;
   }
   return lo;
+}
+
+type OffsetKernel = (entriesPtr: number, entryCount: number, target: number) => number;
+type TimeKernel = (entriesPtr: number, entryCount: number, targetHigh: number, targetLow: number) => number;
+const indexSearchOffset = wasm.indexSearchOffset as OffsetKernel;
+const indexSearchTime = wasm.indexSearchTime as TimeKernel;
+
+/**
+ * WASM kernel on an index already resident in wasm memory at `entriesPtr` (no copy): slot of the last
+ * offset-index entry whose relativeOffset <= target, or -1. The caller owns that region and its bounds.
+ */
+export function searchOffsetIndexResident(entriesPtr: number, entryCount: number, targetRelativeOffset: number): number {
+  assert(
+    Number.isInteger(entriesPtr) && entriesPtr >= 0 && entriesPtr + entryCount * OFFSET_INDEX_ENTRY_BYTES <= wasm.memory.buffer.byteLength,
+    "resident offset index must lie inside wasm memory",
+  );
+  if (entryCount === 0 || targetRelativeOffset < 0) return -1;
+  return indexSearchOffset(entriesPtr, entryCount, clampRelativeOffsetTarget(targetRelativeOffset));
+}
+
+/**
+ * WASM kernel on an index already resident in wasm memory at `entriesPtr` (no copy): slot of the last
+ * time-index entry whose timestamp <= target, or -1. The caller owns that region and its bounds.
+ */
+export function searchTimeIndexResident(entriesPtr: number, entryCount: number, targetTimestamp: number): number {
+  assert(
+    Number.isInteger(entriesPtr) && entriesPtr >= 0 && entriesPtr + entryCount * TIME_INDEX_ENTRY_BYTES <= wasm.memory.buffer.byteLength,
+    "resident time index must lie inside wasm memory",
+  );
+  const outside = timestampTargetOutsideI64(entryCount, targetTimestamp);
+  if (outside !== NOT_OUTSIDE) return outside;
+  const target = Math.floor(targetTimestamp);
+  const targetHigh = Math.floor(target / TWO_POW_32);
+  return indexSearchTime(entriesPtr, entryCount, targetHigh, target - targetHigh * TWO_POW_32);
+}
+
+/**
+ * WASM kernel with copy-in: copies the index into the scratch arena, then searches it. Same contract as
+ * searchOffsetIndexTs; the copy is O(n) per lookup, which is why it is not the default (see searchOffsetIndex).
+ */
+export function searchOffsetIndexWasm(entries: Uint8Array, entryCount: number, targetRelativeOffset: number): number {
+  assertEntryCount(entries, entryCount, OFFSET_INDEX_ENTRY_BYTES);
+  const bytes = entryCount * OFFSET_INDEX_ENTRY_BYTES;
+  const base = arena(bytes);
+  if (base < 0) return searchOffsetIndexTs(entries, entryCount, targetRelativeOffset);
+  heap().set(entries.subarray(0, bytes), base);
+  return searchOffsetIndexResident(base, entryCount, targetRelativeOffset);
+}
+
+/**
+ * WASM kernel with copy-in: copies the index into the scratch arena, then searches it. Same contract as
+ * searchTimeIndexTs; the copy is O(n) per lookup, which is why it is not the default (see searchTimeIndex).
+ */
+export function searchTimeIndexWasm(entries: Uint8Array, entryCount: number, targetTimestamp: number): number {
+  assertEntryCount(entries, entryCount, TIME_INDEX_ENTRY_BYTES);
+  const bytes = entryCount * TIME_INDEX_ENTRY_BYTES;
+  const base = arena(bytes);
+  if (base < 0) return searchTimeIndexTs(entries, entryCount, targetTimestamp);
+  heap().set(entries.subarray(0, bytes), base);
+  return searchTimeIndexResident(base, entryCount, targetTimestamp);
 }
 
 /** Slot of the last offset-index entry whose relativeOffset <= target, or -1; what the storage engine calls. */
