@@ -1,1 +1,237 @@
-// Kernel module under construction; see core/formats for its TypeScript twin.
+// LZ4 block codec kernel. The block layout and the contract are described in core/formats/lz4-block.ts, whose
+// TypeScript twin is the oracle this kernel is tested against (test/core/formats/lz4-block.test.ts).
+//
+// Compression is greedy, in the manner of LZ4's "fast" level, with a hash table in static memory that is never
+// cleared (entries carry a generation, see below). Decompression treats its input as hostile: every read is
+// inside [src, src + srcLength), every write inside [dst, dst + dstCapacity); a match may read back only to
+// dst - prefixLength. Wide (8-byte) copies are used only where the check just before them proves they stay inside
+// those bounds.
+//
+// HOT PATH (bench/lz4.bench.ts): raw loads and stores on integer pointers, no allocation.
+
+/** Status: the input ends inside a sequence (or is empty). */
+export const LZ4_STATUS_TRUNCATED: i32 = -1;
+/** Status: a match offset is 0 or reaches before the start of the window. */
+export const LZ4_STATUS_BAD_OFFSET: i32 = -2;
+/** Status: decoding would write past the output bound. */
+export const LZ4_STATUS_OUTPUT_FULL: i32 = -3;
+/** Status: the compressor's output capacity is below lz4CompressBound(input length). */
+export const LZ4_STATUS_DST_TOO_SMALL: i32 = -4;
+/** Status: the compressor's input exceeds the largest block it accepts. */
+export const LZ4_STATUS_INPUT_TOO_LARGE: i32 = -5;
+
+// Must equal LZ4_COMPRESS_INPUT_BYTES_MAX in core/formats/lz4-block.ts (pinned by the contract test).
+const COMPRESS_INPUT_BYTES_MAX: i32 = 4 * 1024 * 1024;
+const MIN_MATCH_BYTES: i32 = 4;
+const LAST_LITERALS_BYTES: i32 = 5;
+const MATCH_FIND_LIMIT_BYTES: i32 = 12;
+const OFFSET_MAX: i32 = 65535;
+const HASH_LOG: i32 = 13;
+const HASH_ENTRIES: i32 = 1 << HASH_LOG;
+const SKIP_TRIGGER: i32 = 6;
+const GENERATION_LIMIT: i32 = 0x3fffffff;
+
+// Positions are stored as `position + generation`; each call moves `generation` past everything stored before by
+// more than OFFSET_MAX, so stale entries look too far back and are ignored without clearing the table.
+const hashTable: usize = memory.data(HASH_ENTRIES << 2, 16);
+let generation: i32 = 0;
+
+/** Worst-case compressed size of `inputBytes` (LZ4's LZ4_COMPRESSBOUND). */
+export function lz4CompressBound(inputBytes: i32): i32 {
+  return inputBytes + inputBytes / 255 + 16;
+}
+
+// @ts-ignore: decorator
+@inline
+function hashU32(sequence: u32): usize {
+  return <usize>((sequence * 0x9e3779b1) >> (32 - HASH_LOG)) << 2;
+}
+
+// @ts-ignore: decorator
+@inline
+function writeLength(op: usize, extra: i32): usize {
+  while (extra >= 255) {
+    store<u8>(op++, 255);
+    extra -= 255;
+  }
+  store<u8>(op++, <u8>extra);
+  return op;
+}
+
+/**
+ * Compresses [src, src + srcLength) into one LZ4 block at dst; returns the compressed length, or
+ * LZ4_STATUS_DST_TOO_SMALL when dstCapacity < lz4CompressBound(srcLength), or LZ4_STATUS_INPUT_TOO_LARGE.
+ */
+export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapacity: i32): i32 {
+  if (srcLength < 0 || srcLength > COMPRESS_INPUT_BYTES_MAX) return LZ4_STATUS_INPUT_TOO_LARGE;
+  if (dstCapacity < lz4CompressBound(srcLength)) return LZ4_STATUS_DST_TOO_SMALL;
+  if (generation > GENERATION_LIMIT) {
+    memory.fill(hashTable, 0, HASH_ENTRIES << 2);
+    generation = 0;
+  }
+  const base: i32 = generation + OFFSET_MAX + 1;
+  generation = base + srcLength;
+
+  let op = dst;
+  let anchor: i32 = 0;
+  const matchLimit: i32 = srcLength - LAST_LITERALS_BYTES;
+  const lastMatchStart: i32 = srcLength - MATCH_FIND_LIMIT_BYTES;
+  let ip: i32 = 0;
+  if (srcLength >= MATCH_FIND_LIMIT_BYTES + 1) {
+    while (true) {
+      let attempts: i32 = 1 << SKIP_TRIGGER;
+      let ref: i32 = -1;
+      while (ip <= lastMatchStart) {
+        const sequence = load<u32>(src + <usize>ip);
+        const slot = hashTable + hashU32(sequence);
+        const candidate = load<i32>(slot) - base;
+        store<i32>(slot, ip + base);
+        if (candidate >= 0 && ip - candidate <= OFFSET_MAX && load<u32>(src + <usize>candidate) == sequence) {
+          ref = candidate;
+          break;
+        }
+        ip += attempts++ >> SKIP_TRIGGER;
+      }
+      if (ref < 0) break;
+      while (ip > anchor && ref > 0 && load<u8>(src + <usize>(ip - 1)) == load<u8>(src + <usize>(ref - 1))) {
+        ip--;
+        ref--;
+      }
+      // Extend forward 8 bytes at a time while a whole word fits before matchLimit, then byte by byte.
+      let end: i32 = ip + MIN_MATCH_BYTES;
+      let r: i32 = ref + MIN_MATCH_BYTES;
+      while (end + 8 <= matchLimit) {
+        const diff = load<u64>(src + <usize>end) ^ load<u64>(src + <usize>r);
+        if (diff != 0) {
+          end += <i32>(ctz(diff) >> 3);
+          r = -1; // Marks "stopped inside a word": skip the byte loop.
+          break;
+        }
+        end += 8;
+        r += 8;
+      }
+      if (r >= 0) {
+        while (end < matchLimit && load<u8>(src + <usize>end) == load<u8>(src + <usize>r)) {
+          end++;
+          r++;
+        }
+      }
+      const literalLength = ip - anchor;
+      const matchExtra = end - ip - MIN_MATCH_BYTES;
+      const tokenAt = op++;
+      let token: i32;
+      if (literalLength >= 15) {
+        token = 15 << 4;
+        op = writeLength(op, literalLength - 15);
+      } else {
+        token = literalLength << 4;
+      }
+      memory.copy(op, src + <usize>anchor, <usize>literalLength);
+      op += <usize>literalLength;
+      const offset = ip - ref;
+      store<u16>(op, <u16>offset);
+      op += 2;
+      if (matchExtra >= 15) {
+        token |= 15;
+        op = writeLength(op, matchExtra - 15);
+      } else {
+        token |= matchExtra;
+      }
+      store<u8>(tokenAt, <u8>token);
+      ip = end;
+      anchor = ip;
+      if (ip > lastMatchStart) break;
+      store<i32>(hashTable + hashU32(load<u32>(src + <usize>(ip - 2))), ip - 2 + base);
+    }
+  }
+  const literalLength = srcLength - anchor;
+  if (literalLength >= 15) {
+    store<u8>(op++, 15 << 4);
+    op = writeLength(op, literalLength - 15);
+  } else {
+    store<u8>(op++, <u8>(literalLength << 4));
+  }
+  memory.copy(op, src + <usize>anchor, <usize>literalLength);
+  op += <usize>literalLength;
+  return <i32>(op - dst);
+}
+
+/**
+ * Decodes the block [src, src + srcLength) into [dst, dst + dstCapacity), letting matches reach `prefixLength`
+ * bytes before dst (the output of earlier linked blocks); returns the output length or a negative LZ4_STATUS_*.
+ */
+export function lz4DecompressBlockWithPrefix(
+  src: usize,
+  srcLength: i32,
+  dst: usize,
+  dstCapacity: i32,
+  prefixLength: i32,
+): i32 {
+  if (srcLength < 0 || dstCapacity < 0 || prefixLength < 0) return LZ4_STATUS_TRUNCATED;
+  let ip = src;
+  const srcEnd = src + <usize>srcLength;
+  let op = dst;
+  const dstEnd = dst + <usize>dstCapacity;
+  const windowStart = dst - <usize>prefixLength;
+  while (true) {
+    if (ip >= srcEnd) return LZ4_STATUS_TRUNCATED;
+    const token = <i32>load<u8>(ip++);
+    let literalLength = <usize>(token >> 4);
+    if (literalLength == 15) {
+      let b: usize;
+      do {
+        if (ip >= srcEnd) return LZ4_STATUS_TRUNCATED;
+        b = <usize>load<u8>(ip++);
+        literalLength += b;
+      } while (b == 255);
+    }
+    if (literalLength > srcEnd - ip) return LZ4_STATUS_TRUNCATED;
+    if (literalLength > dstEnd - op) return LZ4_STATUS_OUTPUT_FULL;
+    // Short literals: two 8-byte copies when 16 bytes are readable and writable; the bytes past the literals are
+    // overwritten by what follows or lie beyond the output length the caller reads.
+    if (literalLength <= 16 && srcEnd - ip >= 16 && dstEnd - op >= 16) {
+      store<u64>(op, load<u64>(ip));
+      store<u64>(op + 8, load<u64>(ip + 8));
+    } else {
+      memory.copy(op, ip, literalLength);
+    }
+    ip += literalLength;
+    op += literalLength;
+    if (ip == srcEnd) return <i32>(op - dst);
+    if (srcEnd - ip < 2) return LZ4_STATUS_TRUNCATED;
+    const offset = <usize>load<u16>(ip);
+    ip += 2;
+    if (offset == 0 || offset > op - windowStart) return LZ4_STATUS_BAD_OFFSET;
+    let matchLength = <usize>(token & 15);
+    if (matchLength == 15) {
+      let b: usize;
+      do {
+        if (ip >= srcEnd) return LZ4_STATUS_TRUNCATED;
+        b = <usize>load<u8>(ip++);
+        matchLength += b;
+      } while (b == 255);
+    }
+    matchLength += MIN_MATCH_BYTES;
+    if (matchLength > dstEnd - op) return LZ4_STATUS_OUTPUT_FULL;
+    let from = op - offset;
+    const end = op + matchLength;
+    if (offset >= 8 && dstEnd - end >= 8) {
+      // Each 8-byte chunk reads bytes at least 8 behind what it writes, so they are final; the last chunk may
+      // spill up to 7 bytes past `end`, which the check above keeps inside the output.
+      do {
+        store<u64>(op, load<u64>(from));
+        op += 8;
+        from += 8;
+      } while (op < end);
+      op = end;
+    } else {
+      while (op < end) store<u8>(op++, load<u8>(from++));
+    }
+  }
+  return LZ4_STATUS_TRUNCATED;
+}
+
+/** Decodes the independent block [src, src + srcLength) into [dst, dst + dstCapacity); length or LZ4_STATUS_*. */
+export function lz4DecompressBlock(src: usize, srcLength: i32, dst: usize, dstCapacity: i32): i32 {
+  return lz4DecompressBlockWithPrefix(src, srcLength, dst, dstCapacity, 0);
+}
