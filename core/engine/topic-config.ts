@@ -10,6 +10,8 @@
 // Long.MAX_VALUE, which means "never") is clamped to LONG_NEVER, 2^53-1 ms being about 285,000 years. The stored
 // string keeps the exact value, so describe shows "9223372036854775807" as Kafka does.
 import { MESSAGE_MAX_BYTES_DEFAULT, INDEX_INTERVAL_BYTES } from "../limits.ts";
+import { TIME_INDEX_ENTRY_BYTES } from "../formats/index-search.ts";
+import { SEGMENT_BYTES_MIN, type LogConfig } from "./log-config.ts";
 
 /** Kafka's Long.MAX_VALUE as written in configs: the "never" of flush.messages, flush.ms, max.compaction.lag.ms. */
 export const LONG_MAX_STRING = "9223372036854775807";
@@ -78,15 +80,17 @@ interface ConfigDefinition {
   choices?: readonly string[];
 }
 
-// Kafka's LogConfig definitions. segment.bytes keeps Kafka 3.x's floor of 14 bytes (LegacyRecord.RECORD_OVERHEAD_V0)
-// rather than 4.0's 1 MiB, because tests roll segments every few hundred bytes; a segment then holds one batch.
+// Kafka's LogConfig definitions. Two floors are higher than Kafka's because the partition log needs room for at least
+// one entry: segment.bytes >= SEGMENT_BYTES_MIN (64; Kafka 3.x says 14, Kafka 4.0 says 1 MiB, and tests roll
+// segments every few hundred bytes), segment.index.bytes >= 4 time-index entries (48; Kafka says 4).
+const SEGMENT_INDEX_BYTES_MIN = 4 * TIME_INDEX_ENTRY_BYTES;
 const DEFINITIONS: Record<string, ConfigDefinition> = {
   "cleanup.policy": { key: "cleanupPolicy", type: "list", defaultValue: "delete", choices: ["compact", "delete"] },
   "retention.ms": { key: "retentionMs", type: "long", defaultValue: "604800000", min: -1 },
   "retention.bytes": { key: "retentionBytes", type: "long", defaultValue: "-1" },
-  "segment.bytes": { key: "segmentBytes", type: "int", defaultValue: "1073741824", min: 14 },
+  "segment.bytes": { key: "segmentBytes", type: "int", defaultValue: "1073741824", min: SEGMENT_BYTES_MIN },
   "segment.ms": { key: "segmentMs", type: "long", defaultValue: "604800000", min: 1 },
-  "segment.index.bytes": { key: "segmentIndexBytes", type: "int", defaultValue: "10485760", min: 4 },
+  "segment.index.bytes": { key: "segmentIndexBytes", type: "int", defaultValue: "10485760", min: SEGMENT_INDEX_BYTES_MIN },
   "index.interval.bytes": { key: "indexIntervalBytes", type: "int", defaultValue: String(INDEX_INTERVAL_BYTES), min: 0 },
   "max.message.bytes": { key: "maxMessageBytes", type: "int", defaultValue: String(MESSAGE_MAX_BYTES_DEFAULT), min: 0 },
   "message.timestamp.type": {
@@ -318,4 +322,22 @@ export function isCompacted(config: Readonly<TopicConfig>): boolean {
 /** True when whole segments are removed by retention.ms / retention.bytes (delete or compact,delete). */
 export function isDeleteRetained(config: Readonly<TopicConfig>): boolean {
   return config.cleanupPolicy !== "compact";
+}
+
+/** The settings the partition log acts on, taken from a topic's effective configuration. */
+export function toLogConfig(config: Readonly<TopicConfig>): LogConfig {
+  return {
+    segmentBytes: config.segmentBytes,
+    segmentMs: config.segmentMs,
+    segmentIndexBytes: config.segmentIndexBytes,
+    indexIntervalBytes: config.indexIntervalBytes,
+    // Retention by time or size applies only under cleanup.policy=delete (or compact,delete), as in Kafka.
+    retentionMs: isDeleteRetained(config) ? config.retentionMs : -1,
+    // Kafka treats any negative retention.bytes as unlimited; the log knows only -1 for that.
+    retentionBytes: isDeleteRetained(config) && config.retentionBytes >= 0 ? config.retentionBytes : -1,
+    flushMessages: config.flushMessages,
+    flushMs: config.flushMs,
+    messageTimestampType: config.messageTimestampType,
+    maxMessageBytes: config.maxMessageBytes,
+  };
 }

@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { LOG_CONFIG_DEFAULTS, resolveLogConfig } from "../../../core/engine/log-config.ts";
 import {
   LONG_MAX_STRING,
   LONG_NEVER,
   TOPIC_CONFIG_DEFAULTS,
   TOPIC_CONFIG_NAMES,
   isCompacted,
+  toLogConfig,
   isDeleteRetained,
   parseTopicConfigValue,
   resolveTopicConfig,
@@ -62,7 +64,7 @@ describe("parseTopicConfigValue", () => {
     expect(parseTopicConfigValue("min.cleanable.dirty.ratio", "0.25")).toEqual({ ok: true, value: "0.25" });
     expect(parseTopicConfigValue("min.cleanable.dirty.ratio", 1)).toEqual({ ok: true, value: "1" });
     expect(parseTopicConfigValue("message.timestamp.type", "LogAppendTime")).toEqual({ ok: true, value: "LogAppendTime" });
-    expect(parseTopicConfigValue("segment.bytes", 14)).toEqual({ ok: true, value: "14" });
+    expect(parseTopicConfigValue("segment.bytes", 64)).toEqual({ ok: true, value: "64" });
   });
 
   test("cleanup.policy accepts both orders and stores one canonical form", () => {
@@ -92,7 +94,8 @@ describe("parseTopicConfigValue", () => {
       ["retention.ms", true, "Invalid value true for configuration retention.ms: Not a number of type LONG"],
       ["retention.ms", "-2", "Invalid value -2 for configuration retention.ms: Value must be at least -1"],
       ["retention.ms", "9223372036854775808", "Invalid value 9223372036854775808 for configuration retention.ms: Not a number of type LONG"],
-      ["segment.bytes", "13", "Invalid value 13 for configuration segment.bytes: Value must be at least 14"],
+      ["segment.bytes", "63", "Invalid value 63 for configuration segment.bytes: Value must be at least 64"],
+      ["segment.index.bytes", "4", "Invalid value 4 for configuration segment.index.bytes: Value must be at least 48"],
       ["segment.bytes", "2147483648", "Invalid value 2147483648 for configuration segment.bytes: Not a number of type INT"],
       ["segment.ms", "0", "Invalid value 0 for configuration segment.ms: Value must be at least 1"],
       ["flush.messages", "0", "Invalid value 0 for configuration flush.messages: Value must be at least 1"],
@@ -194,5 +197,36 @@ describe("broker defaults", () => {
       name: "log.retention.ms",
       message: "Invalid value soon for configuration log.retention.ms: Not a number of type LONG",
     });
+  });
+});
+
+describe("toLogConfig", () => {
+  test("Kafka's topic defaults are the log's defaults", () => {
+    expect(toLogConfig(TOPIC_CONFIG_DEFAULTS)).toEqual({ ...LOG_CONFIG_DEFAULTS });
+  });
+
+  test("retention applies only with the delete policy, and negative retention.bytes means none", () => {
+    const compact = mustResolve({ "cleanup.policy": "compact", "retention.ms": "5", "retention.bytes": "10" });
+    expect([toLogConfig(compact).retentionMs, toLogConfig(compact).retentionBytes]).toEqual([-1, -1]);
+    const both = mustResolve({ "cleanup.policy": "compact,delete", "retention.ms": "5", "retention.bytes": "-7" });
+    expect([toLogConfig(both).retentionMs, toLogConfig(both).retentionBytes]).toEqual([5, -1]);
+  });
+
+  test("every value the validator accepts is accepted by the log", () => {
+    const smallest = mustResolve({
+      "segment.bytes": "64",
+      "segment.index.bytes": "48",
+      "segment.ms": "1",
+      "index.interval.bytes": "0",
+      "flush.messages": "1",
+      "flush.ms": "0",
+      "max.message.bytes": "0",
+      "retention.ms": "-1",
+      "retention.bytes": "-100",
+      "message.timestamp.type": "LogAppendTime",
+    });
+    expect(resolveLogConfig(toLogConfig(smallest))).toEqual(toLogConfig(smallest));
+    const largest = mustResolve({ "segment.bytes": "2147483647", "flush.ms": "9223372036854775807" });
+    expect(resolveLogConfig(toLogConfig(largest))).toEqual(toLogConfig(largest));
   });
 });
