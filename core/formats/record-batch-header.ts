@@ -102,6 +102,22 @@ export function readBatchFrame(
   position = 0,
   maxBatchBytes: number = BATCH_BYTES_MAX,
 ): Result<RecordBatchHeader, BatchFrameError> {
+  const frame = readBatchFrameUnchecked(bytes, position, maxBatchBytes);
+  if (!frame.ok) return frame;
+  const start = position + ATTRIBUTES_OFFSET;
+  if (crc32c(bytes.subarray(start, position + frame.value.sizeBytes)) !== frame.value.crc) return err("crc_mismatch");
+  return frame;
+}
+
+/**
+ * readBatchFrame without the CRC check, for callers that compute the CRC elsewhere (the WASM validator does it
+ * on its own copy of the bytes): same checks in the same order, so both report the same error for the same bytes.
+ */
+export function readBatchFrameUnchecked(
+  bytes: Uint8Array,
+  position = 0,
+  maxBatchBytes: number = BATCH_BYTES_MAX,
+): Result<RecordBatchHeader, Exclude<BatchFrameError, "crc_mismatch">> {
   const available = bytes.length - position;
   if (available < LOG_OVERHEAD_BYTES) return err("incomplete");
   const data = new DataView(bytes.buffer, bytes.byteOffset + position, available);
@@ -112,10 +128,7 @@ export function readBatchFrame(
   if (available <= MAGIC_OFFSET) return err("incomplete");
   if (data.getInt8(MAGIC_OFFSET) !== MAGIC_V2) return err("bad_magic");
   if (available < sizeBytes) return err("incomplete");
-  const header = readHeaderFields(data, sizeBytes);
-  const start = position + ATTRIBUTES_OFFSET;
-  if (crc32c(bytes.subarray(start, position + sizeBytes)) !== header.crc) return err("crc_mismatch");
-  return ok(header);
+  return ok(readHeaderFields(data, sizeBytes));
 }
 
 /** Reads the header fields without checking anything; the caller has checked that all 61 bytes are there. */
