@@ -2,6 +2,8 @@
 // Two implementations with one contract (test/core/formats/crc32c.test.ts): the TypeScript twin below (oracle and
 // fallback) and the WASM kernel in asm/crc32c.ts. `crc32c` is the one the rest of the code calls.
 
+import { arena, heap, wasm } from "./wasm.ts";
+
 const POLY_REFLECTED = 0x82f63b78;
 const SLICES = 8;
 
@@ -46,7 +48,26 @@ export function crc32cTs(bytes: Uint8Array, seed = 0): number {
   return ~crc >>> 0;
 }
 
+const crc32cKernel = wasm.crc32c as (ptr: number, len: number, seed: number) => number;
+
+/**
+ * WASM kernel: CRC-32C of `bytes` continuing from `seed`, copying `bytes` into the scratch arena first (falls
+ * back to the twin when the arena cannot grow that far).
+ */
+export function crc32cWasm(bytes: Uint8Array, seed = 0): number {
+  const base = arena(bytes.length);
+  if (base < 0) return crc32cTs(bytes, seed);
+  heap().set(bytes, base);
+  return crc32cKernel(base, bytes.length, seed) >>> 0;
+}
+
+/**
+ * Inputs shorter than this go to the TS twin: below it the copy into wasm memory plus the call cost more than
+ * the kernel saves (crossover measured by bench/crc32c.bench.ts, see docs/benchmarks/crc-and-index.md).
+ */
+export const CRC32C_WASM_MIN_BYTES = 256;
+
 /** CRC-32C of `bytes` continuing from `seed`; the implementation the rest of Rivulet calls. */
 export function crc32c(bytes: Uint8Array, seed = 0): number {
-  return crc32cTs(bytes, seed);
+  return bytes.length < CRC32C_WASM_MIN_BYTES ? crc32cTs(bytes, seed) : crc32cWasm(bytes, seed);
 }
