@@ -110,7 +110,7 @@ for (const codec of codecs) {
         expect(block.length).toBeLessThanOrEqual(lz4CompressBound(src.length));
         const out = new Uint8Array(src.length);
         expect(codec.decompress(block, out)).toBe(src.length);
-        expect(out).toEqual(src);
+        expect(out as Uint8Array).toEqual(src);
       });
 
       test(`end rules: last 5 bytes literal, last match starts >= 12 before end: ${name}`, () => {
@@ -174,7 +174,7 @@ for (const codec of codecs) {
         const out = new Uint8Array(src.length);
         for (let cut = 0; cut < block.length; cut++) {
           const status = codec.decompress(block.subarray(0, cut), out);
-          if (status >= 0) expect(out.subarray(0, status)).toEqual(src.subarray(0, status));
+          if (status >= 0) expect(out.subarray(0, status) as Uint8Array).toEqual(src.subarray(0, status));
           else expect([LZ4_STATUS_TRUNCATED, LZ4_STATUS_BAD_OFFSET, LZ4_STATUS_OUTPUT_FULL]).toContain(status);
         }
       }
@@ -255,10 +255,10 @@ describe("lz4 block: cross-decoding with lz4_flex", () => {
         for (const theirs of [compressSync(Buffer.from(src)), lz4Wasm.compress(src)]) {
           const out = new Uint8Array(src.length);
           expect(codec.decompress(theirs.subarray(4), out)).toBe(src.length);
-          expect(out).toEqual(src);
+          expect(out as Uint8Array).toEqual(src);
         }
         const ours = withSizePrefix(compressWith(codec, src), src.length);
-        expect(new Uint8Array(uncompressSync(ours))).toEqual(src);
+        expect(new Uint8Array(uncompressSync(ours)) as Uint8Array).toEqual(src);
         expect(lz4Wasm.decompress(ours)).toEqual(src);
       }
     });
