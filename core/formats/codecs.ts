@@ -103,10 +103,63 @@ export function decompressRecords(codec: number, bytes: Uint8Array, maxBytes: nu
     }
     case CODEC_ZSTD:
       if (!isCodecSupported(CODEC_ZSTD)) return err("unsupported_codec");
+      // Bun's zstdDecompressSync returns what it has for a truncated frame instead of failing, so completeness is
+      // checked on the frame structure first.
+      if (!zstdFramesComplete(bytes)) return err("decompression_failed");
       return boundedZlib(() => zstd.zstdDecompressSync!(bytes, { maxOutputLength: zlibBound }), maxBytes);
     default:
       return err("unsupported_codec");
   }
+}
+
+// Zstandard frame layout (RFC 8878), just enough to see that every frame is whole:
+//   frame     := magic u32le 0xFD2FB528 | descriptor u8 | [window u8] | [dictId 0/1/2/4] | [contentSize 0/1/2/4/8]
+//                | block* (last one flagged) | [checksum u32, when descriptor bit 2]
+//   block     := header u24le (bit 0 last, bits 1-2 type: 0 raw, 1 RLE, 2 compressed, 3 reserved; bits 3.. size)
+//                | size bytes (raw, compressed) or 1 byte (RLE)
+//   skippable := magic u32le 0x184D2A50..0x184D2A5F | size u32le | size bytes
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_SKIPPABLE_MAGIC_MASK = 0xfffffff0;
+const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
+const ZSTD_DICT_ID_BYTES = [0, 1, 2, 4];
+const ZSTD_CONTENT_SIZE_BYTES = [0, 2, 4, 8];
+
+/** Whether `bytes` is one or more whole zstd frames (skippable frames allowed) and nothing else. */
+export function zstdFramesComplete(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let at = 0;
+  let frames = 0;
+  while (at < n) {
+    if (n - at < 4) return false;
+    const magic = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+    at += 4;
+    if (((magic & ZSTD_SKIPPABLE_MAGIC_MASK) >>> 0) === ZSTD_SKIPPABLE_MAGIC) {
+      if (n - at < 4) return false;
+      at += 4 + ((bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0);
+      if (at > n) return false;
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC || at >= n) return false;
+    const descriptor = bytes[at++]!;
+    const singleSegment = (descriptor & 0x20) !== 0;
+    const contentSizeFlag = descriptor >> 6;
+    at += (singleSegment ? 0 : 1) + ZSTD_DICT_ID_BYTES[descriptor & 0x03]!;
+    at += contentSizeFlag === 0 && singleSegment ? 1 : ZSTD_CONTENT_SIZE_BYTES[contentSizeFlag]!;
+    for (;;) {
+      if (n - at < 3) return false;
+      const header = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16);
+      at += 3;
+      const type = (header >> 1) & 0x03;
+      if (type === 3) return false;
+      at += type === 1 ? 1 : header >>> 3;
+      if (at > n) return false;
+      if (header & 1) break;
+    }
+    if (descriptor & 0x04) at += 4;
+    if (at > n) return false;
+    frames++;
+  }
+  return frames > 0;
 }
 
 function boundedZlib(run: () => Uint8Array, maxBytes: number): Result<Uint8Array, CodecError> {
