@@ -250,7 +250,7 @@ describe("cursor", () => {
 
 describe("control records", () => {
   test("COMMIT and ABORT markers round trip in a transactional control batch", () => {
-    for (const type of [CONTROL_TYPE_COMMIT, CONTROL_TYPE_ABORT]) {
+    for (const type of [CONTROL_TYPE_COMMIT, CONTROL_TYPE_ABORT] as const) {
       const bytes = encodeRecordBatch({ records: [controlRecord(type, 17, 5000)], control: true, transactional: true, producerId: 9, producerEpoch: 2 });
       const decoded = decodeRecordBatch(bytes);
       expect(decoded.ok).toBe(true);
@@ -350,9 +350,9 @@ describe("interop with @platformatic/kafka's v2 encoder and reader", () => {
           const record = batch.records[i]!;
           expect(r.offsetDelta).toBe(i);
           expect(Number(r.timestampDelta) + batch.baseTimestamp).toBe(record.timestamp);
-          expect(r.key === null ? null : new Uint8Array(r.key)).toEqual(record.key);
-          expect(r.value === null ? null : new Uint8Array(r.value)).toEqual(record.value);
-          expect(r.headers.map(([k, v]) => ({ key: k.toString("utf8"), value: v === null ? null : new Uint8Array(v) }))).toEqual(record.headers);
+          expect(r.key === null ? null : (new Uint8Array(r.key) as Uint8Array)).toEqual(record.key);
+          expect(r.value === null ? null : (new Uint8Array(r.value) as Uint8Array)).toEqual(record.value);
+          expect(r.headers.map(([k, v]) => ({ key: k.toString("utf8"), value: v === null ? null : (new Uint8Array(v) as Uint8Array) }))).toEqual(record.headers);
         });
       });
     }
