@@ -13,7 +13,7 @@
 // "bad_envelope"; both mean the connection can not be trusted any more and should be closed.
 import { type Result, err, ok } from "../result.ts";
 import { assert } from "../../assert.ts";
-import { type ApiDefinition, apiVersionRange } from "./api-keys.ts";
+import { type ApiDefinition, type RequestOf, type ResponseOf, apiVersionRange } from "./api-keys.ts";
 import { ErrorCode } from "./errors.ts";
 import type { FramePart } from "./frame.ts";
 import { MsgpackWriter, packFrame, unpackValue } from "./msgpack.ts";
@@ -91,25 +91,25 @@ export function isSupportedVersion(apiKey: number, apiVersion: number): boolean 
 }
 
 /** Checks a request body against `api`'s schema for `version`. Never throws. */
-export function decodeRequestBody<Out>(
-  api: ApiDefinition<Out, any, any, any>,
+export function decodeRequestBody<A extends ApiDefinition<any, any, any, any>>(
+  api: A,
   version: number,
   body: unknown,
-): DecodeResult<Out> | { ok: false; error: "unsupported_version" } {
+): DecodeResult<RequestOf<A>> | { ok: false; error: "unsupported_version" } {
   const schema = api.requests[version];
   if (schema === undefined) return err("unsupported_version");
-  return decodeAs(schema, body);
+  return decodeAs(schema, body) as DecodeResult<RequestOf<A>>;
 }
 
 /** Checks a response body against `api`'s schema for `version` (the version the request was sent with). */
-export function decodeResponseBody<Out>(
-  api: ApiDefinition<any, any, Out, any>,
+export function decodeResponseBody<A extends ApiDefinition<any, any, any, any>>(
+  api: A,
   version: number,
   body: unknown,
-): DecodeResult<Out> | { ok: false; error: "unsupported_version" } {
+): DecodeResult<ResponseOf<A>> | { ok: false; error: "unsupported_version" } {
   const schema = api.responses[version];
   if (schema === undefined) return err("unsupported_version");
-  return decodeAs(schema, body);
+  return decodeAs(schema, body) as DecodeResult<ResponseOf<A>>;
 }
 
 /** Request header fields a client chooses (the api key comes from the API). */

@@ -64,7 +64,7 @@ export function decodeRequest(frameBody: Uint8Array): { ok: true; value: Decoded
   const { body, ...header } = envelope.value;
   const api = API_BY_KEY.get(header.apiKey);
   if (api === undefined) return { ok: false, error: "unknown_api_key", header, field: null };
-  const decoded = decodeRequestBody(api as ApiDefinition<unknown, any, any, any>, header.apiVersion, body);
+  const decoded = decodeRequestBody(api as ApiDefinition<unknown, unknown, unknown, unknown>, header.apiVersion, body);
   if (!decoded.ok) return { ok: false, error: decoded.error, header, field: "field" in decoded ? decoded.field : null };
   return { ok: true, value: { api: api.name, header, request: decoded.value } as DecodedRequest };
 }

@@ -6,7 +6,6 @@
 // |n| <= 2^53 - 1, because offsets and timestamps are JS numbers in Rivulet). On the wire they are msgpack ints in
 // their smallest form; a decoder also accepts a float64 holding an exact integer in range, since some msgpack
 // encoders write large integers that way.
-import { type Result, err, ok } from "../result.ts";
 import { assert } from "../../assert.ts";
 import type { FramePart } from "./frame.ts";
 import type { MsgpackWriter } from "./msgpack.ts";
@@ -220,9 +219,4 @@ export function struct<const F extends readonly Field[]>(fields: F): WireType<St
       for (let i = 0; i < count; i++) (types[i] as AnyWireType).write(writer, source[names[i] as string]);
     },
   };
-}
-
-/** Wraps a DecodeResult as the project's Result type (drops the field path). */
-export function asResult<T>(result: DecodeResult<T>): Result<T, "bad_field"> {
-  return result.ok ? ok(result.value) : err("bad_field");
 }
