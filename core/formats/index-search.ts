@@ -190,15 +190,18 @@ type TimeKernel = (entriesPtr: number, entryCount: number, targetHigh: number, t
 const indexSearchOffset = wasm.indexSearchOffset as OffsetKernel;
 const indexSearchTime = wasm.indexSearchTime as TimeKernel;
 
+// Cheap shape check only: reading `wasm.memory.buffer` per lookup cost more than the search itself
+// (bench/index-search.bench.ts). A region past the end of memory traps in the kernel (a RuntimeError: a bug).
+function assertResidentRegion(entriesPtr: number, entryCount: number): void {
+  assert((entriesPtr | 0) === entriesPtr && entriesPtr >= 0 && (entryCount | 0) === entryCount && entryCount >= 0, "resident index region must be non-negative i32s");
+}
+
 /**
  * WASM kernel on an index already resident in wasm memory at `entriesPtr` (no copy): slot of the last
  * offset-index entry whose relativeOffset <= target, or -1. The caller owns that region and its bounds.
  */
 export function searchOffsetIndexResident(entriesPtr: number, entryCount: number, targetRelativeOffset: number): number {
-  assert(
-    Number.isInteger(entriesPtr) && entriesPtr >= 0 && entriesPtr + entryCount * OFFSET_INDEX_ENTRY_BYTES <= wasm.memory.buffer.byteLength,
-    "resident offset index must lie inside wasm memory",
-  );
+  assertResidentRegion(entriesPtr, entryCount);
   if (entryCount === 0 || targetRelativeOffset < 0) return -1;
   return indexSearchOffset(entriesPtr, entryCount, clampRelativeOffsetTarget(targetRelativeOffset));
 }
@@ -208,10 +211,7 @@ export function searchOffsetIndexResident(entriesPtr: number, entryCount: number
  * time-index entry whose timestamp <= target, or -1. The caller owns that region and its bounds.
  */
 export function searchTimeIndexResident(entriesPtr: number, entryCount: number, targetTimestamp: number): number {
-  assert(
-    Number.isInteger(entriesPtr) && entriesPtr >= 0 && entriesPtr + entryCount * TIME_INDEX_ENTRY_BYTES <= wasm.memory.buffer.byteLength,
-    "resident time index must lie inside wasm memory",
-  );
+  assertResidentRegion(entriesPtr, entryCount);
   const outside = timestampTargetOutsideI64(entryCount, targetTimestamp);
   if (outside !== NOT_OUTSIDE) return outside;
   const target = Math.floor(targetTimestamp);

@@ -25,10 +25,10 @@ const implementations = [
   { name: "default", crc: crc32c },
 ];
 
-// Sizes from the contract, plus the edges of the kernel's paths: the 8-byte step, the 3-way lane split (2 KiB,
+// Sizes from the contract, plus the edges of the kernel's paths: the 8-byte step, the 3-way lane split (4 KiB,
 // lanes of len/24*8 bytes with the remainder on the last lane) and the dispatcher's crossover.
 const SIZES = [
-  0, 1, 7, 8, 15, 16, 17, 23, 24, 25, 63, 64, 65, 255, 256, 257, 1000, 2047, 2048, 2049, 2071, 2072, 4096, 65531,
+  0, 1, 7, 8, 15, 16, 17, 23, 24, 25, 63, 64, 65, 255, 256, 257, 1000, 2048, 4095, 4096, 4097, 4119, 4120, 65531,
   65536, 1 << 20,
 ];
 
@@ -53,9 +53,9 @@ for (const impl of implementations) {
       }
     });
 
-    test("every length from 0 to 80 and around the 3-way lane threshold", () => {
-      const bytes = randomBytes(4242, 2200);
-      for (let size = 0; size <= 2200; size = size === 80 ? 2000 : size + 1) {
+    test("every length from 0 to 80 and around the 3-way lane threshold (4 KiB)", () => {
+      const bytes = randomBytes(4242, 4200);
+      for (let size = 0; size <= 4200; size = size === 80 ? 4000 : size + 1) {
         const view = bytes.subarray(0, size);
         const want = native(view);
         if (impl.crc(view) !== want) throw new Error(`size ${size}: want ${want.toString(16)}`);
