@@ -153,6 +153,7 @@ export class PartitionLog {
   private indexCache: LogSegment[] = [];
   private failure: unknown = null;
   private closed = false;
+  private syncRoundsDone = 0;
 
   private constructor(
     /** The partition directory. */
@@ -274,6 +275,16 @@ export class PartitionLog {
   /** Every offset below this is fdatasync'ed. */
   get recoveryPoint(): Offset {
     return this.recoveryPointOffset;
+  }
+
+  /** True while a group-commit sync is running. */
+  get syncing(): boolean {
+    return this.syncRunning !== null;
+  }
+
+  /** Group-commit rounds completed so far (each is one fdatasync per dirty file); for metrics and tests. */
+  get syncRounds(): number {
+    return this.syncRoundsDone;
   }
 
   /** Number of segments (for tests and metrics). */
@@ -403,6 +414,7 @@ export class PartitionLog {
         if (directory) await syncDirectory(this.dir);
         failpoint("sync.after_fdatasync");
         if (target > this.recoveryPointOffset) this.recoveryPointOffset = target;
+        this.syncRoundsDone++;
         this.resolveWaiters();
         if (!this.closed && this.clock.nowMs() - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS) await this.checkpoint(false);
         if (this.waiters.length === 0) return;
