@@ -17,6 +17,7 @@ export const FAILPOINTS = [
   "roll.after_create",
   "retention.after_rename",
   "retention.after_dir_sync",
+  "swap.before_manifest",
   "swap.after_manifest",
   "swap.after_rename_swap",
   "swap.after_rename_deleted",

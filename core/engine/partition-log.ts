@@ -669,6 +669,7 @@ export class PartitionLog {
       }
       // The segment list may have changed while finishing (only appends can run: they touch the active segment).
       const old = this.segments.slice(first, first + oldBaseOffsets.length);
+      failpoint("swap.before_manifest");
       await writeSwapManifest(this.dir, { oldBaseOffsets: [...oldBaseOffsets], newBaseOffsets: cleaned.map((w) => w.baseOffset) });
       failpoint("swap.after_manifest");
       // One synchronous block: files renamed and the in-memory list switched together, so reads see before or after.
