@@ -85,10 +85,11 @@ function readVarlong(end: usize): i64 {
 /**
  * Walks the uncompressed records section [start, end): every record well-formed and inside its length, offset
  * deltas strictly increasing, exactly `expectedCount` records and no byte after them, the last offset delta equal
- * to `lastOffsetDelta`. Returns a SCAN_* status. HOT PATH (bench/record-batch.bench.ts "validate"): one pass, no
+ * to `lastOffsetDelta`, every record's timestamp (baseTimestamp + delta) a safe integer. Returns a SCAN_* status. HOT PATH (bench/record-batch.bench.ts "validate"): one pass, no
  * allocation.
  */
-export function recordBatchScanRecords(start: usize, end: usize, expectedCount: i32, lastOffsetDelta: i32): i32 {
+export function recordBatchScanRecords(start: usize, end: usize, expectedCount: i32, lastOffsetDelta: i32, baseTimestamp: f64): i32 {
+  const base = <i64>baseTimestamp;
   position = start;
   status = SCAN_OK;
   let count: i32 = 0;
@@ -100,8 +101,9 @@ export function recordBatchScanRecords(start: usize, end: usize, expectedCount: 
     if (length < RECORD_BODY_BYTES_MIN || <usize>length > end - position) return SCAN_BAD_RECORD;
     const recordEnd = position + <usize>length;
     position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
-    readVarlong(recordEnd);
+    const timestamp = base + readVarlong(recordEnd);
     if (status != SCAN_OK) return status;
+    if (timestamp > SAFE_INTEGER_MAX || timestamp < -SAFE_INTEGER_MAX) return SCAN_BAD_RECORD;
     const offsetDelta = readVarint(recordEnd);
     if (status != SCAN_OK) return status;
     if (offsetDelta <= previousOffsetDelta) return SCAN_OFFSET_DELTA_MISMATCH;

@@ -66,13 +66,17 @@ export const CONTROL_TYPE_ABORT = 0;
 /** Control record type of a COMMIT transaction marker. */
 export const CONTROL_TYPE_COMMIT = 1;
 
-/** Why a batch is not a valid v2 batch: the frame errors of readBatchFrame, then record-level and codec errors. */
+/**
+ * Why a batch is not a valid v2 batch: the frame errors of readBatchFrame, then record-level and codec errors.
+ * "out_of_range": a negative base offset, or an offset or timestamp in the header past 2^53 (not exact as a number).
+ */
 export type RecordBatchError =
   | BatchFrameError
   | "bad_record"
   | "record_count_mismatch"
   | "offset_delta_mismatch"
   | "varint_overflow"
+  | "out_of_range"
   | "unsupported_codec"
   | "decompression_failed"
   | "decompressed_too_large";
@@ -165,7 +169,7 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 interface RecordBatchKernels {
-  recordBatchScanRecords(start: number, end: number, expectedCount: number, lastOffsetDelta: number): number;
+  recordBatchScanRecords(start: number, end: number, expectedCount: number, lastOffsetDelta: number, baseTimestamp: number): number;
   recordBatchAppendRecord(
     at: number,
     timestampDelta: number,
@@ -533,9 +537,17 @@ function boundOf(data: Uint8Array | string | null | undefined): number {
 /**
  * TypeScript twin of the record walk (asm/record_batch.ts recordBatchScanRecords, same rules, same codes): every
  * record of [start, end) well-formed and inside its length, offset deltas strictly increasing, exactly
- * `expectedCount` records and nothing after them, the last offset delta equal to `lastOffsetDelta`.
+ * `expectedCount` records and nothing after them, the last offset delta equal to `lastOffsetDelta`, every record's
+ * timestamp (baseTimestamp + delta) a safe integer.
  */
-export function scanRecordsTs(records: Uint8Array, start: number, end: number, expectedCount: number, lastOffsetDelta: number): number {
+export function scanRecordsTs(
+  records: Uint8Array,
+  start: number,
+  end: number,
+  expectedCount: number,
+  lastOffsetDelta: number,
+  baseTimestamp: number,
+): number {
   const cursor = new VarintCursor(records);
   cursor.position = start;
   cursor.end = end;
@@ -549,8 +561,10 @@ export function scanRecordsTs(records: Uint8Array, start: number, end: number, e
     const recordEnd = cursor.position + length;
     cursor.end = recordEnd;
     cursor.position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
-    readVarlong(cursor);
+    const timestampDelta = readVarlong(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
+    // Both terms are safe integers, so a true sum past 2^53 - 1 rounds to at least 2^53: never a false "safe".
+    if (!Number.isSafeInteger(baseTimestamp + timestampDelta)) return 1;
     const offsetDelta = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (offsetDelta <= previousOffsetDelta) return 4;
@@ -616,6 +630,15 @@ function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): R
   if (crc !== header.crc) return err("crc_mismatch");
   if (header.recordsCount < 0) return err("record_count_mismatch");
   if (header.recordsCount > BATCH_RECORDS_MAX) return err("too_large");
+  // Offsets and timestamps travel as numbers: refuse what a number cannot hold exactly (the header reader rounded).
+  if (
+    header.baseOffset < 0 ||
+    !Number.isSafeInteger(header.baseOffset + Math.max(header.lastOffsetDelta, 0)) ||
+    !Number.isSafeInteger(header.baseTimestamp) ||
+    !Number.isSafeInteger(header.maxTimestamp)
+  ) {
+    return err("out_of_range");
+  }
   const codec = header.attributes & ATTRIBUTE_CODEC_MASK;
   let records = bytes.subarray(RECORD_BATCH_HEADER_BYTES, size);
   let start = base + RECORD_BATCH_HEADER_BYTES;
@@ -632,8 +655,8 @@ function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): R
   }
   const status =
     base >= 0
-      ? kernels.recordBatchScanRecords(start, start + records.length, header.recordsCount, header.lastOffsetDelta)
-      : scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta);
+      ? kernels.recordBatchScanRecords(start, start + records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp)
+      : scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp);
   if (status !== SCAN_OK) return err(SCAN_ERRORS[status]!);
   return ok({ header, codec, records });
 }

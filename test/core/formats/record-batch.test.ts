@@ -25,10 +25,12 @@ import {
 } from "../../../core/formats/record-batch.ts";
 import {
   ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
   CRC_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   LENGTH_OFFSET,
   MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
   RECORDS_COUNT_OFFSET,
   RECORD_BATCH_HEADER_BYTES,
 } from "../../../core/formats/record-batch-header.ts";
@@ -422,6 +424,9 @@ describe("bad input: typed errors, never a throw (both kernels)", () => {
       expect(check(withCrc(edit(0, (d) => d.setInt32(RECORDS_COUNT_OFFSET, 5))))).toEqual({ ok: false, error: "record_count_mismatch" });
       expect(check(withCrc(edit(0, (d) => d.setInt32(RECORDS_COUNT_OFFSET, 3))))).toEqual({ ok: false, error: "record_count_mismatch" });
       expect(check(withCrc(edit(0, (d) => d.setInt32(LAST_OFFSET_DELTA_OFFSET, 4))))).toEqual({ ok: false, error: "offset_delta_mismatch" });
+      expect(check(edit(0, (d) => d.setBigInt64(0, 2n ** 54n)))).toEqual({ ok: false, error: "out_of_range" });
+      expect(check(edit(0, (d) => d.setBigInt64(0, -1n)))).toEqual({ ok: false, error: "out_of_range" });
+      expect(check(withCrc(edit(0, (d) => d.setBigInt64(MAX_TIMESTAMP_OFFSET, 2n ** 60n))))).toEqual({ ok: false, error: "out_of_range" });
       expect(check(withCrc(edit(0, (d) => d.setInt16(ATTRIBUTES_OFFSET, 5))))).toEqual({ ok: false, error: "unsupported_codec" });
       expect(check(withCrc(edit(0, (d) => d.setInt16(ATTRIBUTES_OFFSET, CODEC_SNAPPY))))).toEqual({ ok: false, error: "unsupported_codec" });
       expect(check(withCrc(edit(0, (d) => d.setInt16(ATTRIBUTES_OFFSET, CODEC_GZIP))))).toEqual({ ok: false, error: "decompression_failed" });
@@ -449,6 +454,10 @@ describe("bad input: typed errors, never a throw (both kernels)", () => {
       // Timestamp delta beyond 2^53: not representable, a malformed record for Rivulet.
       const huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
       expect(check(rawBatch([2 * 14, 0, ...huge, 0, 1, 1, 0], 1, 0))).toEqual({ ok: false, error: "bad_record" });
+      // A record timestamp (baseTimestamp + delta) past 2^53.
+      const late = rawBatch([12, 0, 4, 0, 1, 1, 0], 1, 0);
+      new DataView(late.buffer).setBigInt64(BASE_TIMESTAMP_OFFSET, BigInt(Number.MAX_SAFE_INTEGER - 1));
+      expect(check(withCrc(late))).toEqual({ ok: false, error: "bad_record" });
       // A varint running past the end of the section.
       expect(check(rawBatch([0x80], 1, 0))).toEqual({ ok: false, error: "bad_record" });
       // Empty records section with a zero count is valid (a compacted-away batch).
