@@ -26,25 +26,26 @@ const MIN_MATCH_BYTES: i32 = 4;
 const LAST_LITERALS_BYTES: i32 = 5;
 const MATCH_FIND_LIMIT_BYTES: i32 = 12;
 const OFFSET_MAX: i32 = 65535;
-const HASH_LOG: i32 = 13;
-const HASH_ENTRIES: i32 = 1 << HASH_LOG;
+// Two table modes, as the reference does: inputs of at most 64 KiB store 16-bit positions under a 13-bit hash in a
+// table cleared per call (16 KiB: stays in L1 next to the input); larger inputs store 32-bit positions under a
+// 12-bit hash. Both modes make the same decisions as LZ4's LZ4_compress_fast at acceleration 1.
+const SMALL_INPUT_BYTES_MAX: i32 = 65536;
+const SMALL_HASH_LOG: i32 = 13;
+const LARGE_HASH_LOG: i32 = 12;
+const TABLE_BYTES: i32 = 16384;
 const SKIP_TRIGGER: i32 = 6;
 const GENERATION_LIMIT: i32 = 0x3fffffff;
 
-// Positions are stored as `position + generation`; each call moves `generation` past everything stored before by
-// more than OFFSET_MAX, so stale entries look too far back and are ignored without clearing the table.
-const hashTable: usize = memory.data(HASH_ENTRIES << 2, 16);
+// In the 32-bit mode positions are stored as `position + generation`; each call moves `generation` past everything
+// stored before by more than OFFSET_MAX, so stale entries look too far back and are ignored without clearing.
+const hashTable: usize = memory.data(TABLE_BYTES, 16);
 let generation: i32 = 0;
+// Set while the table holds 16-bit entries, which mean nothing to the 32-bit mode: it clears the table first.
+let tableHoldsSmallEntries: bool = false;
 
 /** Worst-case compressed size of `inputBytes` (LZ4's LZ4_COMPRESSBOUND). */
 export function lz4CompressBound(inputBytes: i32): i32 {
   return inputBytes + inputBytes / 255 + 16;
-}
-
-// @ts-ignore: decorator
-@inline
-function hashU32(sequence: u32): usize {
-  return <usize>((sequence * 0x9e3779b1) >> (32 - HASH_LOG)) << 2;
 }
 
 // @ts-ignore: decorator
@@ -58,21 +59,35 @@ function writeLength(op: usize, extra: i32): usize {
   return op;
 }
 
-/**
- * Compresses [src, src + srcLength) into one LZ4 block at dst; returns the compressed length, or
- * LZ4_STATUS_DST_TOO_SMALL when dstCapacity < lz4CompressBound(srcLength), or LZ4_STATUS_INPUT_TOO_LARGE.
- */
-export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapacity: i32): i32 {
-  if (srcLength < 0 || srcLength > COMPRESS_INPUT_BYTES_MAX) return LZ4_STATUS_INPUT_TOO_LARGE;
-  if (dstCapacity < lz4CompressBound(srcLength)) return LZ4_STATUS_DST_TOO_SMALL;
-  if (generation > GENERATION_LIMIT) {
-    memory.fill(hashTable, 0, HASH_ENTRIES << 2);
-    generation = 0;
-  }
-  const base: i32 = generation + OFFSET_MAX + 1;
-  generation = base + srcLength;
+// @ts-ignore: decorator
+@inline
+function slotOf<T>(sequence: u32): usize {
+  const hashLog = sizeof<T>() == 2 ? SMALL_HASH_LOG : LARGE_HASH_LOG;
+  return hashTable + (<usize>((sequence * 0x9e3779b1) >> (32 - hashLog)) << alignof<T>());
+}
 
+// Copies `length` bytes forward; 8 bytes at a time when the caller has proven 8 bytes of slack after dst + length.
+// @ts-ignore: decorator
+@inline
+function copyLiterals(dst: usize, src: usize, length: usize, slack: bool): void {
+  if (slack) {
+    const end = dst + length;
+    do {
+      store<u64>(dst, load<u64>(src));
+      dst += 8;
+      src += 8;
+    } while (dst < end);
+  } else {
+    memory.copy(dst, src, length);
+  }
+}
+
+// The greedy compressor, specialised at compile time for a 16-bit (T = u16) or 32-bit (T = i32) table.
+// @ts-ignore: decorator
+@inline
+function compressWith<T>(src: usize, srcLength: i32, dst: usize, dstCapacity: i32, base: i32): i32 {
   let op = dst;
+  const dstEnd = dst + <usize>dstCapacity;
   let anchor: i32 = 0;
   const matchLimit: i32 = srcLength - LAST_LITERALS_BYTES;
   const lastMatchStart: i32 = srcLength - MATCH_FIND_LIMIT_BYTES;
@@ -83,10 +98,11 @@ export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapa
       let ref: i32 = -1;
       while (ip <= lastMatchStart) {
         const sequence = load<u32>(src + <usize>ip);
-        const slot = hashTable + hashU32(sequence);
-        const candidate = load<i32>(slot) - base;
-        store<i32>(slot, ip + base);
-        if (candidate >= 0 && ip - candidate <= OFFSET_MAX && load<u32>(src + <usize>candidate) == sequence) {
+        const slot = slotOf<T>(sequence);
+        const candidate = <i32>load<T>(slot) - base;
+        store<T>(slot, <T>(ip + base));
+        // A zeroed entry reads as position 0, which at ip 0 is the byte itself: distances must be 1..OFFSET_MAX.
+        if (candidate >= 0 && candidate < ip && ip - candidate <= OFFSET_MAX && load<u32>(src + <usize>candidate) == sequence) {
           ref = candidate;
           break;
         }
@@ -100,17 +116,18 @@ export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapa
       // Extend forward 8 bytes at a time while a whole word fits before matchLimit, then byte by byte.
       let end: i32 = ip + MIN_MATCH_BYTES;
       let r: i32 = ref + MIN_MATCH_BYTES;
+      let stopped = false;
       while (end + 8 <= matchLimit) {
         const diff = load<u64>(src + <usize>end) ^ load<u64>(src + <usize>r);
         if (diff != 0) {
           end += <i32>(ctz(diff) >> 3);
-          r = -1; // Marks "stopped inside a word": skip the byte loop.
+          stopped = true;
           break;
         }
         end += 8;
         r += 8;
       }
-      if (r >= 0) {
+      if (!stopped) {
         while (end < matchLimit && load<u8>(src + <usize>end) == load<u8>(src + <usize>r)) {
           end++;
           r++;
@@ -126,10 +143,11 @@ export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapa
       } else {
         token = literalLength << 4;
       }
-      memory.copy(op, src + <usize>anchor, <usize>literalLength);
+      // Slack: the rest of this sequence (offset, length bytes) and the last literals (>= 5 bytes) still follow,
+      // and dstCapacity >= the bound; the check keeps the 8-byte copy inside dst + dstCapacity regardless.
+      copyLiterals(op, src + <usize>anchor, <usize>literalLength, dstEnd - op >= <usize>literalLength + 8);
       op += <usize>literalLength;
-      const offset = ip - ref;
-      store<u16>(op, <u16>offset);
+      store<u16>(op, <u16>(ip - ref));
       op += 2;
       if (matchExtra >= 15) {
         token |= 15;
@@ -141,7 +159,8 @@ export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapa
       ip = end;
       anchor = ip;
       if (ip > lastMatchStart) break;
-      store<i32>(hashTable + hashU32(load<u32>(src + <usize>(ip - 2))), ip - 2 + base);
+      const behind = ip - 2;
+      store<T>(slotOf<T>(load<u32>(src + <usize>behind)), <T>(behind + base));
     }
   }
   const literalLength = srcLength - anchor;
@@ -154,6 +173,28 @@ export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapa
   memory.copy(op, src + <usize>anchor, <usize>literalLength);
   op += <usize>literalLength;
   return <i32>(op - dst);
+}
+
+/**
+ * Compresses [src, src + srcLength) into one LZ4 block at dst; returns the compressed length, or
+ * LZ4_STATUS_DST_TOO_SMALL when dstCapacity < lz4CompressBound(srcLength), or LZ4_STATUS_INPUT_TOO_LARGE.
+ */
+export function lz4CompressBlock(src: usize, srcLength: i32, dst: usize, dstCapacity: i32): i32 {
+  if (srcLength < 0 || srcLength > COMPRESS_INPUT_BYTES_MAX) return LZ4_STATUS_INPUT_TOO_LARGE;
+  if (dstCapacity < lz4CompressBound(srcLength)) return LZ4_STATUS_DST_TOO_SMALL;
+  if (srcLength <= SMALL_INPUT_BYTES_MAX) {
+    memory.fill(hashTable, 0, TABLE_BYTES);
+    tableHoldsSmallEntries = true;
+    return compressWith<u16>(src, srcLength, dst, dstCapacity, 0);
+  }
+  if (tableHoldsSmallEntries || generation > GENERATION_LIMIT) {
+    memory.fill(hashTable, 0, TABLE_BYTES);
+    tableHoldsSmallEntries = false;
+    generation = 0;
+  }
+  const base: i32 = generation + OFFSET_MAX + 1;
+  generation = base + srcLength;
+  return compressWith<i32>(src, srcLength, dst, dstCapacity, base);
 }
 
 /**

@@ -36,20 +36,25 @@ const LAST_LITERALS_BYTES = 5;
 /** The format's end rule: the last match starts at least 12 bytes before the end of the block. */
 const MATCH_FIND_LIMIT_BYTES = 12;
 const OFFSET_MAX = 65535;
-const HASH_LOG = 13;
-const HASH_ENTRIES = 1 << HASH_LOG;
 /** LZ4 "fast" acceleration: after 2^SKIP_TRIGGER misses in a row the search stride grows by one byte. */
 const SKIP_TRIGGER = 6;
+// Two table modes, as the reference (and asm/lz4.ts) does: inputs of at most 64 KiB use a 13-bit hash over a table
+// cleared per call; larger inputs a 12-bit hash over generation-tagged positions. The twin and the kernel make the
+// same decisions, so their output is byte-identical (pinned by the contract test).
+const SMALL_INPUT_BYTES_MAX = 65536;
+const SMALL_HASH_LOG = 13;
+const LARGE_HASH_LOG = 12;
 
 /** Worst-case compressed size of `inputBytes` (LZ4's LZ4_COMPRESSBOUND: all literals plus run-length bytes). */
 export function lz4CompressBound(inputBytes: number): number {
   return inputBytes + Math.floor(inputBytes / 255) + 16;
 }
 
-// Hash table of positions, shared by every call of the TS twin. Entries are stored as `position + generation`
-// where `generation` grows by more than any input length per call: an entry from an earlier call then points
-// before the current input (or more than 64 KiB back) and is ignored, so the table never needs clearing.
-const hashTable = new Int32Array(HASH_ENTRIES);
+// Hash tables shared by every call of the TS twin. In the large mode entries are stored as `position + generation`
+// where `generation` grows by more than any input length per call: an entry from an earlier call then points more
+// than 64 KiB back and is ignored, so that table never needs clearing.
+const smallTable = new Int32Array(1 << SMALL_HASH_LOG);
+const largeTable = new Int32Array(1 << LARGE_HASH_LOG);
 let generation = 0;
 const GENERATION_LIMIT = 0x3fffffff;
 
@@ -57,8 +62,18 @@ function readU32(bytes: Uint8Array, i: number): number {
   return bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
 }
 
-function hashU32(sequence: number): number {
-  return Math.imul(sequence, 0x9e3779b1) >>> (32 - HASH_LOG);
+// Below this length a plain loop beats subarray() + set(), which allocate a view per call.
+const COPY_LOOP_BYTES_MAX = 32;
+
+// Copies src[from, from + length) to dst at `to`; returns `to + length`.
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, length: number): number {
+  if (length <= COPY_LOOP_BYTES_MAX) {
+    const end = from + length;
+    while (from < end) dst[to++] = src[from++]!;
+    return to;
+  }
+  dst.set(src.subarray(from, from + length), to);
+  return to + length;
 }
 
 function writeLength(dst: Uint8Array, op: number, extra: number): number {
@@ -79,14 +94,21 @@ export function lz4CompressBlockTs(src: Uint8Array, dst: Uint8Array): number {
   const n = src.length;
   if (n > LZ4_COMPRESS_INPUT_BYTES_MAX) return LZ4_STATUS_INPUT_TOO_LARGE;
   if (dst.length < lz4CompressBound(n)) return LZ4_STATUS_DST_TOO_SMALL;
-  if (generation > GENERATION_LIMIT) {
-    hashTable.fill(0);
-    generation = 0;
+  const small = n <= SMALL_INPUT_BYTES_MAX;
+  const table = small ? smallTable : largeTable;
+  const shift = 32 - (small ? SMALL_HASH_LOG : LARGE_HASH_LOG);
+  let base = 0;
+  if (small) {
+    table.fill(0);
+  } else {
+    if (generation > GENERATION_LIMIT) {
+      table.fill(0);
+      generation = 0;
+    }
+    // Everything stored before this call is at least OFFSET_MAX + 1 below `base`, so it never matches.
+    base = generation + OFFSET_MAX + 1;
+    generation = base + n;
   }
-  // Everything stored before this call is at least OFFSET_MAX + 1 below `base`, so it never matches.
-  const base = generation + OFFSET_MAX + 1;
-  generation = base + n;
-  const table = hashTable;
 
   let op = 0;
   let anchor = 0;
@@ -100,10 +122,11 @@ export function lz4CompressBlockTs(src: Uint8Array, dst: Uint8Array): number {
       let ref = -1;
       while (ip <= lastMatchStart) {
         const sequence = readU32(src, ip);
-        const h = hashU32(sequence);
+        const h = Math.imul(sequence, 0x9e3779b1) >>> shift;
         const candidate = table[h]! - base;
         table[h] = ip + base;
-        if (candidate >= 0 && ip - candidate <= OFFSET_MAX && readU32(src, candidate) === sequence) {
+        // A zeroed entry reads as position 0, which at ip 0 is the byte itself: distances must be 1..OFFSET_MAX.
+        if (candidate >= 0 && candidate < ip && ip - candidate <= OFFSET_MAX && readU32(src, candidate) === sequence) {
           ref = candidate;
           break;
         }
@@ -131,8 +154,7 @@ export function lz4CompressBlockTs(src: Uint8Array, dst: Uint8Array): number {
       } else {
         token = literalLength << 4;
       }
-      dst.set(src.subarray(anchor, ip), op);
-      op += literalLength;
+      op = copyBytes(src, anchor, dst, op, literalLength);
       const offset = ip - ref;
       dst[op++] = offset & 0xff;
       dst[op++] = offset >>> 8;
@@ -147,7 +169,7 @@ export function lz4CompressBlockTs(src: Uint8Array, dst: Uint8Array): number {
       anchor = ip;
       if (ip > lastMatchStart) break;
       // Index a position inside the match just emitted, as the reference does, to find the next match sooner.
-      table[hashU32(readU32(src, ip - 2))] = ip - 2 + base;
+      table[Math.imul(readU32(src, ip - 2), 0x9e3779b1) >>> shift] = ip - 2 + base;
     }
   }
   // Last literals: everything from the anchor to the end.
@@ -196,9 +218,8 @@ export function lz4DecompressBlockIntoTs(
     // Literals must lie inside the input and fit the output; both checked before any copy.
     if (literalLength > srcEnd - ip) return LZ4_STATUS_TRUNCATED;
     if (literalLength > dstEnd - op) return LZ4_STATUS_OUTPUT_FULL;
-    dst.set(src.subarray(ip, ip + literalLength), op);
+    op = copyBytes(src, ip, dst, op, literalLength);
     ip += literalLength;
-    op += literalLength;
     if (ip === srcEnd) return op; // The last sequence has no match part.
     if (srcEnd - ip < 2) return LZ4_STATUS_TRUNCATED;
     const offset = src[ip]! | (src[ip + 1]! << 8);
@@ -216,11 +237,11 @@ export function lz4DecompressBlockIntoTs(
     matchLength += MIN_MATCH_BYTES;
     if (matchLength > dstEnd - op) return LZ4_STATUS_OUTPUT_FULL;
     let from = op - offset;
-    if (offset >= matchLength) {
+    if (offset >= matchLength && matchLength > COPY_LOOP_BYTES_MAX) {
       dst.copyWithin(op, from, from + matchLength);
       op += matchLength;
     } else {
-      // Overlapping match: a short repeating pattern, copied forward byte by byte as the format defines.
+      // Short or overlapping match: copied forward byte by byte, which is also how the format defines overlap.
       const end = op + matchLength;
       while (op < end) dst[op++] = dst[from++]!;
     }
