@@ -193,7 +193,10 @@ const indexSearchTime = wasm.indexSearchTime as TimeKernel;
 // Cheap shape check only: reading `wasm.memory.buffer` per lookup cost more than the search itself
 // (bench/index-search.bench.ts). A region past the end of memory traps in the kernel (a RuntimeError: a bug).
 function assertResidentRegion(entriesPtr: number, entryCount: number): void {
-  assert((entriesPtr | 0) === entriesPtr && entriesPtr >= 0 && (entryCount | 0) === entryCount && entryCount >= 0, "resident index region must be non-negative i32s");
+  assert(
+    (entriesPtr | 0) === entriesPtr && entriesPtr >= 0 && (entryCount | 0) === entryCount && entryCount >= 0,
+    "resident index region must be non-negative i32s",
+  );
 }
 
 /**
@@ -245,12 +248,21 @@ export function searchTimeIndexWasm(entries: Uint8Array, entryCount: number, tar
   return searchTimeIndexResident(base, entryCount, targetTimestamp);
 }
 
-/** Slot of the last offset-index entry whose relativeOffset <= target, or -1; what the storage engine calls. */
+/**
+ * Slot of the last offset-index entry whose relativeOffset <= target, or -1: what the storage engine calls.
+ * DEFAULT = the TS twin, by measurement (bench/index-search.bench.ts, docs/benchmarks/crc-and-index.md): a lookup
+ * is ~10-20 probes, and in Bun a JS->wasm call alone costs about as much as the whole TS bisection, so even the
+ * resident kernel (index already in wasm memory, no copy) is no faster at 1k..1M entries; copying the index in per
+ * lookup is O(n) and loses by 3x (1k entries) to 1000x (1M).
+ */
 export function searchOffsetIndex(entries: Uint8Array, entryCount: number, targetRelativeOffset: number): number {
   return searchOffsetIndexTs(entries, entryCount, targetRelativeOffset);
 }
 
-/** Slot of the last time-index entry whose timestamp <= target, or -1; what the storage engine calls. */
+/**
+ * Slot of the last time-index entry whose timestamp <= target, or -1: what the storage engine calls.
+ * DEFAULT = the TS twin, for the same measured reasons as searchOffsetIndex.
+ */
 export function searchTimeIndex(entries: Uint8Array, entryCount: number, targetTimestamp: number): number {
   return searchTimeIndexTs(entries, entryCount, targetTimestamp);
 }
