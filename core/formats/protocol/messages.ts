@@ -2,7 +2,7 @@
 // version and body, with each failure typed by what the broker must do about it.
 import { type ApiDefinition, type ApiName, type RequestOf } from "./api-keys.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
-import { ApiVersionsApi } from "./api-versions.ts";
+import { ApiVersionsApi, apiVersionsResponse } from "./api-versions.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
 import { CreateTopicsApi } from "./create-topics.ts";
 import { DeleteTopicsApi } from "./delete-topics.ts";
@@ -13,7 +13,11 @@ import {
   type RequestHeader,
   decodeRequestBody,
   decodeRequestEnvelope,
+  encodeErrorResponse,
+  encodeResponse,
+  errorCodeForRequestBodyError,
 } from "./envelope.ts";
+import { ErrorCode } from "./errors.ts";
 import { FetchApi } from "./fetch.ts";
 import { InitProducerIdApi } from "./init-producer-id.ts";
 import { ListOffsetsApi } from "./list-offsets.ts";
@@ -67,4 +71,18 @@ export function decodeRequest(frameBody: Uint8Array): { ok: true; value: Decoded
   const decoded = decodeRequestBody(api as ApiDefinition<unknown, unknown, unknown, unknown>, header.apiVersion, body);
   if (!decoded.ok) return { ok: false, error: decoded.error, header, field: "field" in decoded ? decoded.field : null };
   return { ok: true, value: { api: api.name, header, request: decoded.value } as DecodedRequest };
+}
+
+/**
+ * The frame a broker answers an undecodable request with (failures that kept a header), or null when it must close
+ * the connection instead. ApiVersions of an unknown version gets a version-0 ApiVersions body listing the supported
+ * ranges, with UNSUPPORTED_VERSION inside it, so a newer client can step down (Kafka's rule).
+ */
+export function encodeRequestFailureResponse(failure: RequestDecodeFailure): Uint8Array | null {
+  if (!("header" in failure)) return null;
+  const { header } = failure;
+  if (header.apiKey === ApiVersionsApi.apiKey && failure.error === "unsupported_version") {
+    return encodeResponse(ApiVersionsApi, 0, header.correlationId, apiVersionsResponse(ErrorCode.UNSUPPORTED_VERSION));
+  }
+  return encodeErrorResponse(header.correlationId, errorCodeForRequestBodyError(failure.error));
 }

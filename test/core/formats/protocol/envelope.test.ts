@@ -13,6 +13,7 @@ import {
   isSupportedVersion,
 } from "../../../../core/formats/protocol/envelope.ts";
 import { ErrorCode } from "../../../../core/formats/protocol/errors.ts";
+import { decodeRequest, encodeRequestFailureResponse } from "../../../../core/formats/protocol/messages.ts";
 import { MetadataApi } from "../../../../core/formats/protocol/metadata.ts";
 import { packValue } from "../../../../core/formats/protocol/msgpack.ts";
 
@@ -91,5 +92,33 @@ describe("versioning", () => {
 
   test("encoding a version this build does not speak is a bug", () => {
     expect(() => encodeRequest(MetadataApi, { apiVersion: 1, correlationId: 1, clientId: null }, { topics: null, allowAutoTopicCreation: false })).toThrow();
+  });
+});
+
+describe("answering requests that do not decode", () => {
+  test("no header: close; unknown key or bad field: INVALID_REQUEST; unsupported version: UNSUPPORTED_VERSION", () => {
+    const answer = (frameBody: Uint8Array) => {
+      const decoded = decodeRequest(frameBody);
+      if (decoded.ok) throw new Error("expected a failure");
+      const frame = encodeRequestFailureResponse(decoded);
+      return frame === null ? null : decodeResponseEnvelope(frame.subarray(4));
+    };
+    expect(answer(new Uint8Array([0x93]))).toBeNull();
+    expect(answer(packValue({ a: 1 }))).toBeNull();
+    expect(answer(packValue([99, 0, 11, null, []]))).toEqual({ ok: true, value: { correlationId: 11, errorCode: 42, body: null } });
+    expect(answer(packValue([ApiKey.Metadata, 0, 12, null, [1, 2]]))).toEqual({ ok: true, value: { correlationId: 12, errorCode: 42, body: null } });
+    expect(answer(packValue([ApiKey.Metadata, 5, 13, null, []]))).toEqual({ ok: true, value: { correlationId: 13, errorCode: 35, body: null } });
+  });
+
+  test("ApiVersions of an unknown version is answered with a v0 ApiVersions body listing the ranges", () => {
+    const decoded = decodeRequest(packValue([ApiKey.ApiVersions, 9, 14, "future-client", ["x", "9", "extra"]]));
+    if (decoded.ok) throw new Error("expected a failure");
+    const frame = encodeRequestFailureResponse(decoded);
+    if (frame === null) throw new Error("expected an answer");
+    const envelope = decodeResponseEnvelope(frame.subarray(4));
+    if (!envelope.ok) throw new Error("bad envelope");
+    expect(envelope.value.errorCode).toBe(0);
+    const body = decodeResponseBody(ApiVersionsApi, 0, envelope.value.body);
+    expect(body).toEqual({ ok: true, value: apiVersionsResponse(ErrorCode.UNSUPPORTED_VERSION) });
   });
 });
