@@ -1,0 +1,100 @@
+// RecordBatch v2 build and scan+validate of a 1,000-record batch (100-byte values): the WASM kernels, the TypeScript
+// twins and @platformatic/kafka's encoder/reader (the outside baseline, measured in the same run).
+// Run: `npx bun bench/record-batch.bench.ts` (after `node scripts/build-wasm.mjs`). Prints mitata's table, then
+// records/s and ratios computed from the medians of this same run. Targets: build >= 5M records/s, validate >= 10M.
+import { Reader, createRecordsBatch, readRecordsBatch } from "@platformatic/kafka";
+import { bench, do_not_optimize, group, run } from "mitata";
+import { CODEC_LZ4 } from "../core/formats/codecs.ts";
+import { crc32c } from "../core/formats/crc32c.ts";
+import {
+  type RecordBatchInput,
+  RecordBatchBuilder,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  encodeRecordBatchTs,
+  openRecordCursor,
+  validateRecordBatch,
+} from "../core/formats/record-batch.ts";
+
+const RECORDS = 1000;
+const VALUE_BYTES = 100;
+const BASE_TIMESTAMP = 1_763_700_000_000;
+
+const values = Array.from({ length: RECORDS }, (_, i) => {
+  const value = new Uint8Array(VALUE_BYTES);
+  for (let j = 0; j < VALUE_BYTES; j++) value[j] = (Math.imul(i * VALUE_BYTES + j, 2654435761) >>> 13) & 0xff;
+  return value;
+});
+const input: RecordBatchInput = { records: values.map((value, i) => ({ key: null, value, timestamp: BASE_TIMESTAMP + i })) };
+const keyedInput: RecordBatchInput = {
+  records: values.map((value, i) => ({ key: `user-${i % 97}`, value, timestamp: BASE_TIMESTAMP + i, headers: [{ key: "trace", value: "abc" }] })),
+};
+const theirMessages = values.map((value, i) => ({ topic: "t", partition: 0, key: null, value: Buffer.from(value), timestamp: BigInt(BASE_TIMESTAMP + i) }));
+
+const batch = encodeRecordBatch(input);
+const batchBuffer = Buffer.from(batch);
+const lz4Batch = encodeRecordBatch({ ...input, codec: CODEC_LZ4 });
+
+group("build 1000 x 100 B", () => {
+  bench("build wasm (encodeRecordBatch)", () => do_not_optimize(encodeRecordBatch(input)));
+  bench("build ts twin (encodeRecordBatchTs)", () => do_not_optimize(encodeRecordBatchTs(input)));
+  bench("build incremental (RecordBatchBuilder.append x1000)", () => {
+    const builder = new RecordBatchBuilder({}, 1 << 20);
+    for (const record of input.records) builder.append(record);
+    return do_not_optimize(builder.close());
+  });
+  bench("build @platformatic/kafka createRecordsBatch", () => do_not_optimize(createRecordsBatch(theirMessages as never, {}))).baseline(true);
+});
+
+group("build 1000 x 100 B, string key + header", () => {
+  bench("build keyed wasm", () => do_not_optimize(encodeRecordBatch(keyedInput)));
+  bench("build keyed ts twin", () => do_not_optimize(encodeRecordBatchTs(keyedInput)));
+});
+
+group("scan+validate 1000 x 100 B", () => {
+  bench("validate wasm (validateRecordBatch)", () => do_not_optimize(validateRecordBatch(batch)));
+  bench("validate ts twin", () => do_not_optimize(validateRecordBatch(batch, { kernel: "ts" })));
+  bench("cursor walk (validate wasm + next x1000)", () => {
+    const cursor = openRecordCursor(batch);
+    let n = 0;
+    if (cursor.ok) while (cursor.value.next()) n += cursor.value.valueLength;
+    return do_not_optimize(n);
+  });
+  bench("decode wasm (decodeRecordBatch, allocates records)", () => do_not_optimize(decodeRecordBatch(batch)));
+  bench("decode @platformatic/kafka readRecordsBatch (no CRC check)", () => do_not_optimize(readRecordsBatch(Reader.from(batchBuffer)))).baseline(true);
+  bench("crc32c alone over the batch (default dispatcher)", () => do_not_optimize(crc32c(batch.subarray(21))));
+  bench("validate lz4 batch wasm (decompress + walk)", () => do_not_optimize(validateRecordBatch(lz4Batch)));
+});
+
+const result = await run();
+
+const medians = new Map<string, number>();
+for (const trial of result.benchmarks) for (const r of trial.runs) if (r.stats) medians.set(r.name, r.stats.p50);
+
+function report(baseline: string, names: string[]): void {
+  const base = medians.get(baseline)!;
+  for (const name of [baseline, ...names]) {
+    const ns = medians.get(name);
+    if (ns === undefined) continue;
+    const recordsPerSecond = (RECORDS / ns) * 1e9;
+    console.log(`${name.padEnd(62)} ${(ns / 1000).toFixed(1).padStart(8)} us  ${(recordsPerSecond / 1e6).toFixed(2).padStart(7)} M records/s  x${(base / ns).toFixed(2)} vs baseline`);
+  }
+}
+console.log(`\nbatch: ${batch.length} bytes; lz4 batch: ${lz4Batch.length} bytes; medians of this run`);
+console.log("\n-- build (baseline: @platformatic/kafka createRecordsBatch)");
+report("build @platformatic/kafka createRecordsBatch", [
+  "build wasm (encodeRecordBatch)",
+  "build ts twin (encodeRecordBatchTs)",
+  "build incremental (RecordBatchBuilder.append x1000)",
+  "build keyed wasm",
+  "build keyed ts twin",
+]);
+console.log("\n-- scan+validate (baseline: @platformatic/kafka readRecordsBatch)");
+report("decode @platformatic/kafka readRecordsBatch (no CRC check)", [
+  "validate wasm (validateRecordBatch)",
+  "validate ts twin",
+  "cursor walk (validate wasm + next x1000)",
+  "decode wasm (decodeRecordBatch, allocates records)",
+  "crc32c alone over the batch (default dispatcher)",
+  "validate lz4 batch wasm (decompress + walk)",
+]);
