@@ -154,6 +154,7 @@ export class PartitionLog {
   private failure: unknown = null;
   private closed = false;
   private syncRoundsDone = 0;
+  private syncAgain = false;
 
   private constructor(
     /** The partition directory. */
@@ -390,17 +391,21 @@ export class PartitionLog {
   }
 
   private startSync(): void {
-    if (this.syncRunning !== null) return;
-    this.syncRunning = this.runSyncs().finally(() => {
-      this.syncRunning = null;
-    });
+    if (this.syncRunning !== null) {
+      this.syncAgain = true;
+      return;
+    }
+    // Started from a microtask so that syncRunning is assigned before runSyncs can clear it.
+    this.syncRunning = Promise.resolve().then(() => this.runSyncs());
   }
 
   // Group commit: each round syncs everything written before it started; rounds repeat while someone waits for
-  // bytes written during the previous round. Only one round runs at a time.
+  // bytes written during the previous round. Only one round runs at a time. syncRunning is cleared in the same
+  // synchronous step that sees nobody waiting, so a waiter added by a resolved continuation starts a new round.
   private async runSyncs(): Promise<void> {
     try {
       for (;;) {
+        this.syncAgain = false;
         const target = this.logEnd;
         const dirty = this.segments.filter((segment) => segment.needsSync());
         const directory = this.directoryNeedsSync;
@@ -417,11 +422,15 @@ export class PartitionLog {
         this.syncRoundsDone++;
         this.resolveWaiters();
         if (!this.closed && this.clock.nowMs() - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS) await this.checkpoint(false);
-        if (this.waiters.length === 0) return;
+        if (this.waiters.length === 0 && !this.syncAgain) {
+          this.syncRunning = null;
+          return;
+        }
       }
     } catch (error) {
       // A failed fdatasync leaves the page cache in an unknown state (the "fsyncgate" lesson): the log goes offline.
       this.failure = error;
+      this.syncRunning = null;
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     }
   }

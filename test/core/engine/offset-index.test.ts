@@ -49,7 +49,7 @@ describe("OffsetIndex", () => {
         let want = { offset: BASE as number, position: 0 };
         for (const e of entries) if (e.offset <= target) want = e;
         const got = index.lookup(asOffset(Math.max(0, target)));
-        expect([got.offset, got.position]).toEqual([want.offset, want.position]);
+        expect([got.offset as number, got.position as number]).toEqual([want.offset, want.position]);
       }
     }
   });

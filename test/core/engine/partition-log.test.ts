@@ -202,7 +202,7 @@ describe("PartitionLog durability", () => {
     // refuse to open), which shows that start-up read no segment data there.
     const first = join(dir, "00000000000000000000.log");
     const bytes = fs.readFileSync(first);
-    bytes[1000] ^= 0xff;
+    bytes[1000] = bytes[1000]! ^ 0xff;
     fs.writeFileSync(first, bytes);
     const again = await openLog(dir, { segmentBytes: 5000 });
     expect(again.logEndOffset).toBe(asOffset(30));
