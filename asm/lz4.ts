@@ -96,17 +96,27 @@ function compressWith<T>(src: usize, srcLength: i32, dst: usize, dstCapacity: i3
     while (true) {
       let attempts: i32 = 1 << SKIP_TRIGGER;
       let ref: i32 = -1;
-      while (ip <= lastMatchStart) {
-        const sequence = load<u32>(src + <usize>ip);
+      if (ip > lastMatchStart) break;
+      // Software-pipelined search: the word at the next probe is loaded before the current candidate is tested, so
+      // the load latency overlaps the compare. Decisions are the same as probing one position at a time.
+      let sequence = load<u32>(src + <usize>ip);
+      while (true) {
         const slot = slotOf<T>(sequence);
         const candidate = <i32>load<T>(slot) - base;
         store<T>(slot, <T>(ip + base));
-        // A zeroed entry reads as position 0, which at ip 0 is the byte itself: distances must be 1..OFFSET_MAX.
-        if (candidate >= 0 && candidate < ip && ip - candidate <= OFFSET_MAX && load<u32>(src + <usize>candidate) == sequence) {
+        const nextIp = ip + (attempts++ >> SKIP_TRIGGER);
+        const nextSequence = nextIp <= lastMatchStart ? load<u32>(src + <usize>nextIp) : 0;
+        // Distances must be 1..OFFSET_MAX: a zeroed 16-bit entry reads as position 0, which at ip 0 is the byte
+        // itself; in 32-bit mode stale entries sit more than OFFSET_MAX back. 16-bit positions are never negative
+        // nor (inputs <= 64 KiB) too far back, so that mode tests only the first condition.
+        const inRange = sizeof<T>() == 2 ? candidate < ip : candidate >= 0 && candidate < ip && ip - candidate <= OFFSET_MAX;
+        if (inRange && load<u32>(src + <usize>candidate) == sequence) {
           ref = candidate;
           break;
         }
-        ip += attempts++ >> SKIP_TRIGGER;
+        ip = nextIp;
+        if (ip > lastMatchStart) break;
+        sequence = nextSequence;
       }
       if (ref < 0) break;
       while (ip > anchor && ref > 0 && load<u8>(src + <usize>(ip - 1)) == load<u8>(src + <usize>(ref - 1))) {
