@@ -28,7 +28,7 @@
 //
 // Never blocks appends: it reads only non-active segments, through its own descriptors, in chunks of
 // CLEANER_READ_CHUNK_BYTES, and yields to the event loop after each chunk. It can be stopped between chunks.
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, utimesSync } from "node:fs";
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from "../limits.ts";
 import { LOG_OVERHEAD_BYTES, LENGTH_OFFSET } from "../formats/record-batch-header.ts";
 import { assert } from "../assert.ts";
@@ -207,7 +207,8 @@ function plan(log: PartitionLog, config: Readonly<TopicConfig>, state: CleanerPa
   let end = segments.length;
   if (config.minCompactionLagMs > 0) {
     const youngest = options.nowMs - config.minCompactionLagMs;
-    const index = segments.findIndex((segment) => segment.largestTimestamp > youngest);
+    // An empty segment (all of it compacted away) holds no record that could be too young.
+    const index = segments.findIndex((segment) => segment.sizeBytes > 0 && segment.largestTimestamp > youngest);
     if (index >= 0) end = index;
   }
   const candidates = segments.slice(0, end);
@@ -222,7 +223,7 @@ function plan(log: PartitionLog, config: Readonly<TopicConfig>, state: CleanerPa
     totalBytes += segment.sizeBytes;
     if (segment.nextOffset > firstDirty) {
       dirtyBytes += segment.sizeBytes;
-      oldestDirtyMs = Math.min(oldestDirtyMs, segment.largestTimestamp);
+      if (segment.sizeBytes > 0) oldestDirtyMs = Math.min(oldestDirtyMs, segment.largestTimestamp);
     }
   }
   const tombstonesDue = options.nowMs >= nextTombstoneHorizonMs(state.passes, config.deleteRetentionMs);
@@ -328,6 +329,12 @@ export async function cleanPartition(
         }
       }
       await writer.finish();
+      if (written === 0) {
+        // An empty segment's largest timestamp is its file's mtime (as in Kafka); give it the time of the data it
+        // replaces, as Kafka's cleaner does, so retention and min.compaction.lag.ms see the old data's age.
+        const seconds = Math.max(...group.map((segment) => segment.largestTimestamp)) / 1000;
+        utimesSync(writer.segment.logPath, seconds, seconds);
+      }
       if (stop()) {
         writer.abort();
         writer = null;
