@@ -3,7 +3,9 @@
 // (lz4_flex, native) and lz4-wasm-nodejs (lz4_flex compiled to wasm), against the C reference measured in the same
 // run by `lz4 -b1` on the same bytes (a child process; its MB/s parsed from its output).
 // Run: `npx bun bench/lz4.bench.ts` (after `node scripts/build-wasm.mjs`). Prints mitata's table, then MB/s and
-// ratios against the C reference computed from this run's medians.
+// ratios against the C reference. `lz4 -b` reports its fastest run, so the like-for-like ratio uses each row's
+// fastest call (mitata's min); the median-based ratio is printed too. The reference runs before and after mitata
+// and its faster figures are kept, so a burst of load on this shared machine during one run does not flatter us.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,7 +53,7 @@ function measureReference(): { compressMBps: number; decompressMBps: number; rat
   return { ratio: Number(last[2]), compressMBps: Number(last[3]), decompressMBps: Number(last[4]), command: `lz4 ${args.slice(0, 2).join(" ")} <64 KiB file>` };
 }
 
-const reference = measureReference();
+const referenceBefore = measureReference();
 
 // Resident rows: input already in wasm memory (placed in each row's setup, outside timing), output left there.
 function placeResident(bytes: Uint8Array, outBytes: number): { src: number; dst: number } {
@@ -86,21 +88,42 @@ group("decompress 64 KiB JSON", () => {
 
 const result = await run();
 
+const referenceAfter = measureReference();
+const reference = {
+  command: referenceBefore.command,
+  ratio: referenceBefore.ratio,
+  compressMBps: Math.max(referenceBefore.compressMBps, referenceAfter.compressMBps),
+  decompressMBps: Math.max(referenceBefore.decompressMBps, referenceAfter.decompressMBps),
+};
+
 const medians = new Map<string, number>();
+const fastest = new Map<string, number>();
 for (const trial of result.benchmarks) {
-  for (const r of trial.runs) if (r.stats) medians.set(r.name, r.stats.p50);
+  for (const r of trial.runs) {
+    if (!r.stats) continue;
+    medians.set(r.name, r.stats.p50);
+    fastest.set(r.name, r.stats.min);
+  }
 }
-// MB/s as lz4 reports it (10^6 bytes per second) from the median ns per call.
-const mbps = (name: string) => (INPUT_BYTES / medians.get(name)!) * 1000;
+// MB/s as lz4 reports it (10^6 bytes per second), from the fastest and the median time per call.
+const mbps = (name: string) => (INPUT_BYTES / fastest.get(name)!) * 1000;
+const mbpsMedian = (name: string) => (INPUT_BYTES / medians.get(name)!) * 1000;
 const rows = ["wasm kernel resident", "wasm with copies", "ts twin", "frame (wasm)", "lz4-napi", "lz4-wasm-nodejs"];
 console.log(`\nC reference (${reference.command}): compress ${reference.compressMBps} MB/s, decompress ${reference.decompressMBps} MB/s, ratio ${reference.ratio}`);
 console.log(`Compression ratio on the same 64 KiB: ours ${(INPUT_BYTES / compressedLength).toFixed(3)}, lz4-napi ${(INPUT_BYTES / (napiBlock.length - 4)).toFixed(3)}, C ${reference.ratio}`);
-console.log("\n| row | compress MB/s | x C | decompress MB/s | x C |");
+console.log(`C runs: before mitata ${referenceBefore.compressMBps}/${referenceBefore.decompressMBps} MB/s, after ${referenceAfter.compressMBps}/${referenceAfter.decompressMBps} MB/s`);
+console.log("\n| row | compress MB/s fastest (median) | x C fastest (median) | decompress MB/s fastest (median) | x C fastest (median) |");
 console.log("|---|---|---|---|---|");
 console.log(`| C reference lz4 -b1 | ${reference.compressMBps} | 1.00 | ${reference.decompressMBps} | 1.00 |`);
+const ratio = (value: number, of: number) => (value / of).toFixed(2);
 for (const row of rows) {
   const c = mbps(`compress: ${row}`);
+  const cm = mbpsMedian(`compress: ${row}`);
   const d = mbps(`decompress: ${row}`);
-  console.log(`| ${row} | ${c.toFixed(0)} | ${(c / reference.compressMBps).toFixed(2)} | ${d.toFixed(0)} | ${(d / reference.decompressMBps).toFixed(2)} |`);
+  const dm = mbpsMedian(`decompress: ${row}`);
+  console.log(
+    `| ${row} | ${c.toFixed(0)} (${cm.toFixed(0)}) | ${ratio(c, reference.compressMBps)} (${ratio(cm, reference.compressMBps)}) ` +
+      `| ${d.toFixed(0)} (${dm.toFixed(0)}) | ${ratio(d, reference.decompressMBps)} (${ratio(dm, reference.decompressMBps)}) |`,
+  );
 }
-console.log("\nMB/s = 10^6 bytes of uncompressed content per second, from the median time per call.");
+console.log("\nMB/s = 10^6 bytes of uncompressed content per second; fastest = mitata's min per call, median = its p50.");
