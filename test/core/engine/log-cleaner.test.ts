@@ -317,6 +317,6 @@ describe("cleaner parts", () => {
       largestTimestamp: 0,
     });
     const groups = groupSegments([segment(0, 60), segment(10, 30), segment(20, 20), segment(30, 150), segment(40, 10)] as never, 100);
-    expect(groups.map((group) => group.map((s) => s.baseOffset))).toEqual([[0, 10], [20], [30], [40]]);
+    expect(groups.map((group) => group.map((s) => Number(s.baseOffset)))).toEqual([[0, 10], [20], [30], [40]]);
   });
 });
