@@ -121,13 +121,13 @@ export interface RequestHeaderInput {
 
 function requestSchema<In>(api: ApiDefinition<any, In, any, any>, version: number) {
   const schema = api.requests[version];
-  assert(schema !== undefined, `${api.name} v${version} is not supported by this build`);
+  if (schema === undefined) assert(false, `${api.name} v${version} is not supported by this build`);
   return schema;
 }
 
 function responseSchema<In>(api: ApiDefinition<any, any, any, In>, version: number) {
   const schema = api.responses[version];
-  assert(schema !== undefined, `${api.name} v${version} is not supported by this build`);
+  if (schema === undefined) assert(false, `${api.name} v${version} is not supported by this build`);
   return schema;
 }
 
