@@ -163,13 +163,25 @@ export interface RecordBatchReadOptions {
   maxDecompressedBytes?: number;
   /** Which record walk and CRC to use: the WASM kernel (default) or the TypeScript twin. */
   kernel?: "wasm" | "ts";
+  /**
+   * Accept offset deltas with gaps (strictly increasing within [0, lastOffsetDelta]), as in batches the log cleaner
+   * rewrote; for batches read back from the log. Default false: a producer's batch has deltas exactly 0..count-1.
+   */
+  allowOffsetGaps?: boolean;
 }
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 interface RecordBatchKernels {
-  recordBatchScanRecords(start: number, end: number, expectedCount: number, lastOffsetDelta: number, baseTimestamp: number): number;
+  recordBatchScanRecords(
+    start: number,
+    end: number,
+    expectedCount: number,
+    lastOffsetDelta: number,
+    baseTimestamp: number,
+    allowOffsetGaps: number,
+  ): number;
   recordBatchAppendRecord(
     at: number,
     timestampDelta: number,
@@ -538,9 +550,9 @@ function boundOf(data: Uint8Array | string | null | undefined): number {
 
 /**
  * TypeScript twin of the record walk (asm/record_batch.ts recordBatchScanRecords, same rules, same codes): every
- * record of [start, end) well-formed and inside its length, offset deltas strictly increasing, exactly
- * `expectedCount` records and nothing after them, the last offset delta equal to `lastOffsetDelta`, every record's
- * timestamp (baseTimestamp + delta) a safe integer.
+ * record of [start, end) well-formed and inside its length, exactly `expectedCount` records and nothing after them,
+ * every record's timestamp (baseTimestamp + delta) a safe integer, offset deltas 0..count-1 ending at
+ * `lastOffsetDelta`, or with `allowOffsetGaps` strictly increasing within [0, lastOffsetDelta].
  */
 export function scanRecordsTs(
   records: Uint8Array,
@@ -549,6 +561,7 @@ export function scanRecordsTs(
   expectedCount: number,
   lastOffsetDelta: number,
   baseTimestamp: number,
+  allowOffsetGaps: boolean,
 ): number {
   const cursor = new VarintCursor(records);
   cursor.position = start;
@@ -569,7 +582,7 @@ export function scanRecordsTs(
     if (!Number.isSafeInteger(baseTimestamp + timestampDelta)) return 1;
     const offsetDelta = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (offsetDelta <= previousOffsetDelta) return 4;
+    if (allowOffsetGaps ? offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta : offsetDelta !== count) return 4;
     const keyLength = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (keyLength < -1 || keyLength > recordEnd - cursor.position) return 1;
@@ -597,7 +610,7 @@ export function scanRecordsTs(
     previousOffsetDelta = offsetDelta;
   }
   if (count !== expectedCount) return 3;
-  if (count > 0 && previousOffsetDelta !== lastOffsetDelta) return 4;
+  if (!allowOffsetGaps && count > 0 && previousOffsetDelta !== lastOffsetDelta) return 4;
   return SCAN_OK;
 }
 
@@ -617,6 +630,7 @@ interface CheckedBatch {
 function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): Result<CheckedBatch, RecordBatchError> {
   const maxBatchBytes = options.maxBatchBytes ?? BATCH_BYTES_MAX;
   const maxDecompressedBytes = options.maxDecompressedBytes ?? DECOMPRESSED_BATCH_BYTES_MAX;
+  const allowOffsetGaps = options.allowOffsetGaps ?? false;
   assert(maxBatchBytes <= BATCH_BYTES_MAX, "maxBatchBytes is bounded by BATCH_BYTES_MAX");
   assert(maxDecompressedBytes <= DECOMPRESSED_BATCH_BYTES_MAX, "maxDecompressedBytes is bounded by DECOMPRESSED_BATCH_BYTES_MAX");
   const frame = readBatchFrameUnchecked(bytes, 0, maxBatchBytes);
@@ -657,8 +671,8 @@ function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): R
   }
   const status =
     base >= 0
-      ? kernels.recordBatchScanRecords(start, start + records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp)
-      : scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp);
+      ? kernels.recordBatchScanRecords(start, start + records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp, allowOffsetGaps ? 1 : 0)
+      : scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp, allowOffsetGaps);
   if (status !== SCAN_OK) return err(SCAN_ERRORS[status]!);
   return ok({ header, codec, records });
 }

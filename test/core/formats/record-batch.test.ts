@@ -12,6 +12,7 @@ import {
   CONTROL_TYPE_COMMIT,
   type DecodedRecordBatch,
   type RecordBatchInput,
+  type RecordBatchReadOptions,
   RecordBatchBuilder,
   type RecordInput,
   controlRecord,
@@ -396,7 +397,7 @@ describe("bad input: typed errors, never a throw (both kernels)", () => {
   const valid = [plain, ...COMPRESSED_CODECS.map((codec) => encodeRecordBatch({ ...sampleBatch(), codec }))];
 
   for (const kernel of KERNELS) {
-    const check = (bytes: Uint8Array, options = {}) => validateRecordBatch(bytes, { kernel, ...options });
+    const check = (bytes: Uint8Array, options: RecordBatchReadOptions = {}) => validateRecordBatch(bytes, { kernel, ...options });
 
     test(`${kernel}: every prefix is "incomplete"`, () => {
       for (const batch of valid) {
@@ -460,6 +461,18 @@ describe("bad input: typed errors, never a throw (both kernels)", () => {
       expect(check(withCrc(late))).toEqual({ ok: false, error: "bad_record" });
       // A varint running past the end of the section.
       expect(check(rawBatch([0x80], 1, 0))).toEqual({ ok: false, error: "bad_record" });
+      // Offset deltas: a producer's batch has exactly 0..n-1; a stored (cleaned) batch may have gaps.
+      const at = (delta: number) => [12, 0, 0, 2 * delta, 1, 1, 0];
+      const gapped = rawBatch([...at(0), ...at(2)], 2, 2);
+      expect(check(gapped)).toEqual({ ok: false, error: "offset_delta_mismatch" });
+      expect(check(gapped, { allowOffsetGaps: true }).ok).toBe(true);
+      const shrunk = rawBatch(at(1), 1, 5); // the cleaner kept only offset 1 of 0..5
+      expect(check(shrunk)).toEqual({ ok: false, error: "offset_delta_mismatch" });
+      expect(check(shrunk, { allowOffsetGaps: true }).ok).toBe(true);
+      expect(check(rawBatch(at(6), 1, 5), { allowOffsetGaps: true })).toEqual({ ok: false, error: "offset_delta_mismatch" });
+      expect(check(rawBatch([...at(2), ...at(1)], 2, 2), { allowOffsetGaps: true })).toEqual({ ok: false, error: "offset_delta_mismatch" });
+      const decodedGaps = decodeRecordBatch(gapped, { kernel, allowOffsetGaps: true });
+      expect(decodedGaps.ok && decodedGaps.value.records.map((r) => r.offset)).toEqual([0, 2]);
       // Empty records section with a zero count is valid (a compacted-away batch).
       expect(check(rawBatch([], 0, 0)).ok).toBe(true);
     });
