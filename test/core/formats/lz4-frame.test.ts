@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compressFrameSync, decompressFrameSync } from "lz4-napi";
+import { compressionsAlgorithms } from "@platformatic/kafka";
 import {
   compressLz4Frame,
   decompressLz4Frame,
@@ -182,6 +183,20 @@ describe("lz4 frame: lz4_flex (lz4-napi) interop", () => {
       }
       expect(new Uint8Array(decompressFrameSync(Buffer.from(compressLz4Frame(src)))) as Uint8Array).toEqual(src);
       expect(new Uint8Array(decompressFrameSync(Buffer.from(compressLz4Frame(src, { contentChecksum: true, blockChecksums: true })))) as Uint8Array).toEqual(src);
+    }
+  });
+});
+
+describe("lz4 frame: a Kafka client's codec (@platformatic/kafka, compression.type=lz4)", () => {
+  const kafkaLz4 = compressionsAlgorithms.lz4 as unknown as {
+    compressSync(data: Buffer): Buffer;
+    decompressSync(data: Buffer): Buffer;
+  };
+  test("its record-batch frames decode with ours; ours decode with it", () => {
+    for (const src of [json.subarray(0, 0), json.subarray(0, 700), json, randomBytes(90_000, 11)]) {
+      const theirs = new Uint8Array(kafkaLz4.compressSync(Buffer.from(src)));
+      for (const d of decoders) expect(decodeOk(theirs, MIB, d.useTypeScript)).toEqual(src);
+      expect(new Uint8Array(kafkaLz4.decompressSync(Buffer.from(compressLz4Frame(src)))) as Uint8Array).toEqual(src);
     }
   });
 });
