@@ -38,6 +38,7 @@ import { RELATIVE_OFFSET_MAX, asOffset } from "./offsets.ts";
 import type { PartitionLog, SegmentInfo } from "./partition-log.ts";
 import { readFully } from "./segment.ts";
 import type { SegmentWriter } from "./segment-writer.ts";
+import { SWAP_SEGMENTS_MAX } from "./swap-manifest.ts";
 import { LONG_NEVER, type TopicConfig } from "./topic-config.ts";
 
 /** Most distinct keys in the offset map of one pass (a whole batch of BATCH_RECORDS_MAX records always fits). */
@@ -249,6 +250,12 @@ export async function cleanPartition(
   const lastBatchOfProducer = new Map<bigint, number>();
   const stop = options.shouldStop ?? (() => false);
   let writer: SegmentWriter | null = null;
+  // Finished `.cleaned` segments not yet installed: deleted if the pass stops or fails.
+  const pending: SegmentWriter[] = [];
+  const abandon = (reason: "asked" | "segments_changed"): CleanResult => {
+    for (const unused of pending.splice(0)) unused.abort();
+    return { kind: "stopped", reason };
+  };
   try {
     // Step 2: the offset map over the dirty section.
     let endOffset = firstDirty;
@@ -256,7 +263,7 @@ export async function cleanPartition(
     for (const segment of candidates) {
       if (mapFull || segment.nextOffset <= firstDirty) continue;
       for await (const bytes of segmentBatches(segment)) {
-        if (stop()) return { kind: "stopped", reason: "asked" };
+        if (stop()) return abandon("asked");
         const batch = open(bytes, segment);
         const lastOffset = batch.header.baseOffset + batch.header.lastOffsetDelta;
         if (lastOffset < firstDirty) continue;
@@ -293,63 +300,58 @@ export async function cleanPartition(
     let bytesAfter = 0;
     let recordsRemoved = 0;
     let segmentsReplaced = 0;
-    for (const group of groupSegments(toClean, config.segmentBytes)) {
-      writer = log.createCleanedSegment(asOffset(group[0]!.baseOffset));
-      let written = 0;
-      for (const segment of group) {
-        bytesBefore += segment.sizeBytes;
-        for await (const bytes of segmentBatches(segment)) {
-          if (stop()) {
-            writer.abort();
-            writer = null;
-            return { kind: "stopped", reason: "asked" };
-          }
-          const batch = open(bytes, segment);
-          if (batch.isControl) {
-            writer.append(bytes);
-            written += bytes.length;
-            continue;
-          }
-          const producerId = batch.header.producerId;
-          const known = lastBatchOfProducer.get(producerId);
-          const keepEmpty = producerId >= 0n && (known === undefined || known === batch.header.baseOffset);
-          const filtered = filterBatch(batch, keep, keepEmpty);
-          if (!filtered.ok) throw new CleanerDataError(`${filtered.error} in ${segment.logPath}`);
-          const outcome = filtered.value;
-          if (outcome.kind === "unchanged") {
-            writer.append(bytes);
-            written += bytes.length;
-          } else if (outcome.kind === "rewritten") {
-            writer.append(outcome.bytes);
-            written += outcome.bytes.length;
-            recordsRemoved += batch.header.recordsCount - outcome.keptRecords;
-          } else {
-            recordsRemoved += batch.header.recordsCount;
+    // Groups are installed together, SWAP_SEGMENTS_MAX old segments at a time: with one swap per pass (the usual
+    // case) a crash leaves the log as before the pass or as after it, never half-cleaned.
+    for (const swapSet of splitForSwaps(groupSegments(toClean, config.segmentBytes))) {
+      for (const group of swapSet) {
+        writer = log.createCleanedSegment(asOffset(group[0]!.baseOffset));
+        pending.push(writer);
+        let written = 0;
+        for (const segment of group) {
+          bytesBefore += segment.sizeBytes;
+          for await (const bytes of segmentBatches(segment)) {
+            if (stop()) return abandon("asked");
+            const batch = open(bytes, segment);
+            if (batch.isControl) {
+              writer.append(bytes);
+              written += bytes.length;
+              continue;
+            }
+            const producerId = batch.header.producerId;
+            const known = lastBatchOfProducer.get(producerId);
+            const keepEmpty = producerId >= 0n && (known === undefined || known === batch.header.baseOffset);
+            const filtered = filterBatch(batch, keep, keepEmpty);
+            if (!filtered.ok) throw new CleanerDataError(`${filtered.error} in ${segment.logPath}`);
+            const outcome = filtered.value;
+            if (outcome.kind === "unchanged") {
+              writer.append(bytes);
+              written += bytes.length;
+            } else if (outcome.kind === "rewritten") {
+              writer.append(outcome.bytes);
+              written += outcome.bytes.length;
+              recordsRemoved += batch.header.recordsCount - outcome.keptRecords;
+            } else {
+              recordsRemoved += batch.header.recordsCount;
+            }
           }
         }
-      }
-      await writer.finish();
-      if (written === 0) {
-        // An empty segment's largest timestamp is its file's mtime (as in Kafka); give it the time of the data it
-        // replaces, as Kafka's cleaner does, so retention and min.compaction.lag.ms see the old data's age.
-        const seconds = Math.max(...group.map((segment) => segment.largestTimestamp)) / 1000;
-        utimesSync(writer.segment.logPath, seconds, seconds);
-      }
-      if (stop()) {
-        writer.abort();
+        await writer.finish();
+        if (written === 0) {
+          // An empty segment's largest timestamp is its file's mtime (as in Kafka); give it the time of the data it
+          // replaces, as Kafka's cleaner does, so retention and min.compaction.lag.ms see the old data's age.
+          const seconds = Math.max(...group.map((segment) => segment.largestTimestamp)) / 1000;
+          utimesSync(writer.segment.logPath, seconds, seconds);
+        }
+        bytesAfter += written;
         writer = null;
-        return { kind: "stopped", reason: "asked" };
       }
-      const replaced = await log.replaceSegments(group.map((segment) => segment.baseOffset), [writer]);
-      if (!replaced.ok) {
-        // Retention (or a close) changed the segments under us: drop this output; the next pass starts over.
-        writer.abort();
-        writer = null;
-        return { kind: "stopped", reason: replaced.error === "closed" ? "asked" : "segments_changed" };
-      }
-      writer = null;
-      bytesAfter += written;
-      segmentsReplaced += group.length;
+      if (stop()) return abandon("asked");
+      const oldBases = swapSet.flatMap((group) => group.map((segment) => segment.baseOffset));
+      const replaced = await log.replaceSegments(oldBases, pending);
+      // Refused: retention (or a close) changed the segments under us; drop this output, the next pass starts over.
+      if (!replaced.ok) return abandon(replaced.error === "closed" ? "asked" : "segments_changed");
+      pending.length = 0;
+      segmentsReplaced += oldBases.length;
     }
 
     // Step 4: the new cleaner state (the caller makes it durable).
@@ -362,11 +364,30 @@ export async function cleanPartition(
     return { kind: "cleaned", state: next, endOffset, bytesBefore, bytesAfter, recordsRemoved, segmentsReplaced };
   } catch (error) {
     writer?.abort();
+    for (const unused of pending.splice(0)) unused.abort();
     if (error instanceof CleanerDataError) return { kind: "failed", error: error.message };
     // A segment file renamed away while we were about to read it: the segment list changed; try again later.
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "stopped", reason: "segments_changed" };
     throw error;
   }
+}
+
+// Splits groups into runs whose old segments fit one swap (the partition log's SWAP_SEGMENTS_MAX).
+function splitForSwaps(groups: CleanableSegment[][]): CleanableSegment[][][] {
+  const sets: CleanableSegment[][][] = [];
+  let set: CleanableSegment[][] = [];
+  let count = 0;
+  for (const group of groups) {
+    if (set.length > 0 && (count + group.length > SWAP_SEGMENTS_MAX || set.length >= SWAP_SEGMENTS_MAX)) {
+      sets.push(set);
+      set = [];
+      count = 0;
+    }
+    set.push(group);
+    count += group.length;
+  }
+  if (set.length > 0) sets.push(set);
+  return sets;
 }
 
 /**
