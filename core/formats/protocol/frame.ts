@@ -13,6 +13,7 @@
 // "bad_length" / "too_large" (close the connection: the stream can not be resynchronised).
 import { type Result, err, ok } from "../result.ts";
 import { assert } from "../../assert.ts";
+import { BATCH_BYTES_MAX } from "../../limits.ts";
 
 /** Size of the length prefix in front of every frame body. */
 export const FRAME_LENGTH_BYTES = 4;
@@ -31,6 +32,7 @@ export const FRAME_BYTES_MAX = 0x7fffffff;
 
 assert(HANDSHAKE_FRAME_BYTES_MAX <= SOCKET_REQUEST_MAX_BYTES_DEFAULT, "the handshake limit must be the smaller one");
 assert(SOCKET_REQUEST_MAX_BYTES_DEFAULT <= FRAME_BYTES_MAX, "the request limit must fit an int32 prefix");
+assert(BATCH_BYTES_MAX < SOCKET_REQUEST_MAX_BYTES_DEFAULT, "a Produce request must be able to carry the largest batch");
 
 /**
  * Why no frame could be taken: "incomplete" means more bytes may complete it; "bad_length" (zero, or negative as
@@ -93,7 +95,9 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
  */
 export class FrameReader {
   // HOT PATH (bench/protocol.bench.ts, "frame reader"): a queue of chunks with a moving head instead of
-  // concatenating, so a byte-at-a-time sender costs O(n) and a large frame is copied exactly once.
+  // concatenating, so a byte-at-a-time sender costs O(n) and a large frame is copied exactly once. The body buffer
+  // is allocated only when the last byte has arrived, not when the prefix is read: memory then follows the bytes
+  // a peer has actually sent, and a peer that announces 100 MiB and goes quiet costs nothing.
   #chunks: (Uint8Array | undefined)[] = [];
   #head = 0;
   #headOffset = 0;
