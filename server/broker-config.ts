@@ -15,9 +15,10 @@
 import { readFileSync, statSync } from "node:fs";
 import type { BrokerOptions } from "../core/engine/broker.ts";
 import { BROKER_CONFIG_NAMES, LONG_NEVER, topicDefaultsFromBrokerConfigs } from "../core/engine/topic-config.ts";
-import { FRAME_BYTES_MAX, SOCKET_REQUEST_MAX_BYTES_DEFAULT } from "../core/formats/protocol/frame.ts";
-import { MESSAGE_MAX_BYTES_DEFAULT } from "../core/limits.ts";
+import { FRAME_BYTES_MAX, HANDSHAKE_FRAME_BYTES_MAX } from "../core/formats/protocol/frame.ts";
+import { BATCH_BYTES_MAX } from "../core/limits.ts";
 import { PROPERTIES_FILE_BYTES_MAX, parseProperties } from "./properties.ts";
+import { SERVER_LIMITS_DEFAULT, type ServerLimits } from "./server-limits.ts";
 
 /** Default listen host: loopback only, so a broker started without thought is not reachable from the network. */
 export const BROKER_HOST_DEFAULT = "127.0.0.1";
@@ -29,10 +30,8 @@ export const BROKER_DATA_DIR_DEFAULT = "./data";
 export const NUM_PARTITIONS_DEFAULT = 1;
 /** Most partitions num.partitions may ask for (one log, three files and a descriptor per partition). */
 export const NUM_PARTITIONS_MAX = 10_000;
-/** Kafka's max.connections / max.connections.per.ip default (Integer.MAX_VALUE: unbounded unless set). */
-export const MAX_CONNECTIONS_DEFAULT = 2147483647;
-/** Kafka's connections.max.idle.ms default (10 minutes). */
-export const CONNECTIONS_MAX_IDLE_MS_DEFAULT = 600_000;
+/** Longest connections.max.idle.ms accepted: a timer's limit (about 24.8 days). */
+export const CONNECTIONS_MAX_IDLE_MS_MAX = 0x7fffffff;
 /** Kafka's log.cleaner.backoff.ms default: how often the cleaner looks for dirty partitions. */
 export const CLEANER_BACKOFF_MS_DEFAULT = 15_000;
 /** Kafka's log.retention.check.interval.ms default. */
@@ -136,38 +135,41 @@ const DEFINITIONS: Record<string, Definition> = {
   "socket.request.max.bytes": {
     kind: "int",
     field: "socketRequestMaxBytes",
-    defaultValue: SOCKET_REQUEST_MAX_BYTES_DEFAULT,
-    min: 1,
+    defaultValue: SERVER_LIMITS_DEFAULT.socketRequestMaxBytes,
+    // Below the handshake frame limit not even a first ApiVersions could be guaranteed to fit.
+    min: HANDSHAKE_FRAME_BYTES_MAX,
     max: FRAME_BYTES_MAX,
     doc: "Largest request body accepted; a longer length prefix closes the connection before anything is allocated.",
   },
   "message.max.bytes": {
     kind: "int",
     field: "messageMaxBytes",
-    defaultValue: MESSAGE_MAX_BYTES_DEFAULT,
-    min: 0,
+    defaultValue: SERVER_LIMITS_DEFAULT.messageMaxBytes,
+    min: 1,
+    max: BATCH_BYTES_MAX,
     doc: "Largest record batch accepted; also every topic's max.message.bytes default.",
   },
   "max.connections": {
     kind: "int",
     field: "maxConnections",
-    defaultValue: MAX_CONNECTIONS_DEFAULT,
-    min: 0,
-    doc: "Connections the broker accepts at once; more are closed on accept.",
+    defaultValue: SERVER_LIMITS_DEFAULT.maxConnections,
+    min: 1,
+    doc: "Connections the broker accepts at once; more are closed on accept (Kafka's default is unbounded, ours is not).",
   },
   "max.connections.per.ip": {
     kind: "int",
     field: "maxConnectionsPerIp",
-    defaultValue: MAX_CONNECTIONS_DEFAULT,
-    min: 0,
+    defaultValue: SERVER_LIMITS_DEFAULT.maxConnectionsPerIp,
+    min: 1,
     doc: "Connections accepted at once from one address.",
   },
   "connections.max.idle.ms": {
     kind: "long",
     field: "connectionsMaxIdleMs",
-    defaultValue: CONNECTIONS_MAX_IDLE_MS_DEFAULT,
-    min: -1,
-    doc: "A connection with no request for this long is closed (-1: never).",
+    defaultValue: SERVER_LIMITS_DEFAULT.connectionsMaxIdleMs,
+    min: 1,
+    max: CONNECTIONS_MAX_IDLE_MS_MAX,
+    doc: "A connection with no request and nothing in flight for this long is closed.",
   },
   "log.retention.check.interval.ms": {
     kind: "long",
@@ -355,9 +357,27 @@ export function resolveBrokerConfig(entries: readonly ConfigEntry[]): BrokerConf
   }
   const combined = topicDefaultsFromBrokerConfigs(topicDefaults);
   if (!combined.ok) return fail("invalid_value", combined.message);
+  // One batch of message.max.bytes must fit in one request (the server asserts it; refuse it here with words).
+  if ((typed.messageMaxBytes as number) >= (typed.socketRequestMaxBytes as number)) {
+    return fail(
+      "invalid_value",
+      `message.max.bytes (${typed.messageMaxBytes}) must be below socket.request.max.bytes (${typed.socketRequestMaxBytes}): one batch must fit in one request`,
+    );
+  }
   return {
     ok: true,
     value: { ...(typed as unknown as BrokerConfig), host, port, dataDir, topicDefaults, explicitKeys: [...explicit].sort() },
+  };
+}
+
+/** The server limits a configuration sets (the rest keep SERVER_LIMITS_DEFAULT). */
+export function serverLimitsFromConfig(config: BrokerConfig): Partial<ServerLimits> {
+  return {
+    socketRequestMaxBytes: config.socketRequestMaxBytes,
+    messageMaxBytes: config.messageMaxBytes,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
   };
 }
 

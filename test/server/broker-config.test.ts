@@ -13,12 +13,14 @@ import {
   FLAG_HOST,
   FLAG_PORT,
   brokerOptionsFromConfig,
+  serverLimitsFromConfig,
   parseSetArgument,
   readConfigFile,
   resolveBrokerConfig,
 } from "../../server/broker-config.ts";
 import { PROPERTIES_FILE_BYTES_MAX } from "../../server/properties.ts";
 import { SOCKET_REQUEST_MAX_BYTES_DEFAULT } from "../../core/formats/protocol/frame.ts";
+import { SERVER_LIMITS_DEFAULT, resolveServerLimits } from "../../server/server-limits.ts";
 import { MESSAGE_MAX_BYTES_DEFAULT } from "../../core/limits.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-broker-config-"));
@@ -52,9 +54,16 @@ describe("resolveBrokerConfig", () => {
     expect(config.autoCreateTopicsEnable).toBe(true);
     expect(config.socketRequestMaxBytes).toBe(SOCKET_REQUEST_MAX_BYTES_DEFAULT);
     expect(config.messageMaxBytes).toBe(MESSAGE_MAX_BYTES_DEFAULT);
-    expect(config.maxConnections).toBe(2147483647);
-    expect(config.maxConnectionsPerIp).toBe(2147483647);
+    expect(config.maxConnections).toBe(SERVER_LIMITS_DEFAULT.maxConnections);
+    expect(config.maxConnectionsPerIp).toBe(SERVER_LIMITS_DEFAULT.maxConnectionsPerIp);
     expect(config.connectionsMaxIdleMs).toBe(600000);
+    expect(serverLimitsFromConfig(config)).toEqual({
+      socketRequestMaxBytes: SERVER_LIMITS_DEFAULT.socketRequestMaxBytes,
+      messageMaxBytes: SERVER_LIMITS_DEFAULT.messageMaxBytes,
+      maxConnections: SERVER_LIMITS_DEFAULT.maxConnections,
+      maxConnectionsPerIp: SERVER_LIMITS_DEFAULT.maxConnectionsPerIp,
+      connectionsMaxIdleMs: SERVER_LIMITS_DEFAULT.connectionsMaxIdleMs,
+    });
     expect(config.topicDefaults).toEqual({});
     expect(config.explicitKeys).toEqual([]);
   });
@@ -63,18 +72,19 @@ describe("resolveBrokerConfig", () => {
     const config = resolved([
       set("num.partitions", "3"),
       set("auto.create.topics.enable", "FALSE"),
-      set("socket.request.max.bytes", "1048576"),
+      set("socket.request.max.bytes", "4194304"),
       set("max.connections", "100"),
       set("max.connections.per.ip", "10"),
-      set("connections.max.idle.ms", "9223372036854775807"),
+      set("connections.max.idle.ms", "1000"),
       set("rivulet.sendfile.enable", "true"),
     ]);
     expect(config.numPartitions).toBe(3);
     expect(config.autoCreateTopicsEnable).toBe(false);
-    expect(config.socketRequestMaxBytes).toBe(1048576);
+    expect(config.socketRequestMaxBytes).toBe(4194304);
     expect(config.maxConnections).toBe(100);
     expect(config.maxConnectionsPerIp).toBe(10);
-    expect(config.connectionsMaxIdleMs).toBe(Number.MAX_SAFE_INTEGER);
+    expect(config.connectionsMaxIdleMs).toBe(1000);
+    expect(resolveServerLimits(serverLimitsFromConfig(config))).toMatchObject({ socketRequestMaxBytes: 4194304, maxConnections: 100 });
     expect(config.sendfileEnable).toBe(true);
   });
 
@@ -143,7 +153,11 @@ describe("resolveBrokerConfig", () => {
       ["num.partitions", "2147483648", "INT"],
       ["socket.request.max.bytes", "1.5", "INT"],
       ["auto.create.topics.enable", "yes", "true or false"],
-      ["connections.max.idle.ms", "-2", "at least -1"],
+      ["connections.max.idle.ms", "0", "at least 1"],
+      ["connections.max.idle.ms", "9223372036854775807", "at most"],
+      ["max.connections", "0", "at least 1"],
+      ["socket.request.max.bytes", "1000", "at least 65536"],
+      ["message.max.bytes", "104857600", "at most 67108864"],
       ["listeners", "127.0.0.1:9192", "NAME://host:port"],
       ["listeners", "RIVULET://a:1,RIVULET://b:2", "exactly one"],
       ["listeners", "SSL://127.0.0.1:9192", "listener name"],
@@ -160,6 +174,11 @@ describe("resolveBrokerConfig", () => {
     }
     expect(refused([{ key: FLAG_PORT, value: "-1", source: "--port" }]).message).toContain("--port");
     expect(refused([{ key: FLAG_HOST, value: "bad host", source: "--host" }]).message).toContain("host");
+  });
+
+  test("message.max.bytes must leave room in socket.request.max.bytes", () => {
+    const failure = refused([set("socket.request.max.bytes", "1048576"), set("message.max.bytes", "1048576")]);
+    expect(failure.message).toContain("below socket.request.max.bytes");
   });
 
   test("a combination the engine refuses is refused here too", () => {
