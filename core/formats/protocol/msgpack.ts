@@ -82,7 +82,7 @@ export class MsgpackWriter {
   #prefixBuffer: Uint8Array;
   #totalBytes = 0;
 
-  constructor(initialBytes = 512) {
+  constructor(initialBytes = 2048) {
     this.#buffer = new Uint8Array(Math.max(initialBytes, 64));
     this.#view = new DataView(this.#buffer.buffer);
     this.#prefixBuffer = this.#buffer;
@@ -271,7 +271,8 @@ export class MsgpackWriter {
   #reserve(bytes: number): void {
     if (this.#position + bytes <= this.#buffer.byteLength) return;
     const pending = this.#position - this.#segmentStart;
-    const grown = new Uint8Array(Math.max(this.#buffer.byteLength * 2, pending + bytes + 64));
+    // Growing by 4x: with record chunks inlined, a frame often needs several KiB, and each grow is an allocation.
+    const grown = new Uint8Array(Math.max(this.#buffer.byteLength * 4, pending + bytes + 64));
     grown.set(this.#buffer.subarray(this.#segmentStart, this.#position));
     // The prefix lives in the first buffer; if it has not been flushed yet it moves along with the segment.
     if (this.#prefixBuffer === this.#buffer && this.#segmentStart === 0) this.#prefixBuffer = grown;
