@@ -138,7 +138,9 @@ for (const shape of SHAPES) {
   ];
   for (const [row, baseline] of rows) console.log(`| ${row} | ${micros(row)} | ${ratio(row, baseline)} |`);
 }
-for (const row of ["frame reader whole chunk", "frame reader 16KiB chunks"]) {
-  const ns = medians.get(row) ?? Number.NaN;
-  console.log(`| ${row} | ${micros(row)} (${((stream.byteLength / ns)).toFixed(2)} GB/s) | ${ratio(row, "frame reader whole chunk")} |`);
-}
+// The whole-chunk path returns subarrays (no bytes move), so only the split path has a meaningful GB/s.
+console.log(`| frame reader whole chunk (16 subarrays) | ${micros("frame reader whole chunk")} | 1.00x |`);
+const splitNs = medians.get("frame reader 16KiB chunks") ?? Number.NaN;
+console.log(
+  `| frame reader 16KiB chunks (copy once, ${(stream.byteLength / splitNs).toFixed(2)} GB/s) | ${micros("frame reader 16KiB chunks")} | ${ratio("frame reader 16KiB chunks", "frame reader whole chunk")} |`,
+);
