@@ -1,8 +1,8 @@
 // LZ4 block codec kernel. The block layout and the contract are described in core/formats/lz4-block.ts, whose
 // TypeScript twin is the oracle this kernel is tested against (test/core/formats/lz4-block.test.ts).
 //
-// Compression is greedy, in the manner of LZ4's "fast" level, with a hash table in static memory that is never
-// cleared (entries carry a generation, see below). Decompression treats its input as hostile: every read is
+// Compression is greedy, in the manner of LZ4's "fast" level, with one 16 KiB hash table in static memory (two
+// modes, see below). Decompression treats its input as hostile: every read is
 // inside [src, src + srcLength), every write inside [dst, dst + dstCapacity); a match may read back only to
 // dst - prefixLength. Wide (8-byte) copies are used only where the check just before them proves they stay inside
 // those bounds.
@@ -26,9 +26,10 @@ const MIN_MATCH_BYTES: i32 = 4;
 const LAST_LITERALS_BYTES: i32 = 5;
 const MATCH_FIND_LIMIT_BYTES: i32 = 12;
 const OFFSET_MAX: i32 = 65535;
-// Two table modes, as the reference does: inputs of at most 64 KiB store 16-bit positions under a 13-bit hash in a
-// table cleared per call (16 KiB: stays in L1 next to the input); larger inputs store 32-bit positions under a
-// 12-bit hash. Both modes make the same decisions as LZ4's LZ4_compress_fast at acceleration 1.
+// Two table modes, as the reference does: inputs of at most 64 KiB store 16-bit positions under a 13-bit hash of 4
+// bytes in a table cleared per call (16 KiB: stays in L1 next to the input), which makes the same decisions as
+// LZ4_compress_fast at acceleration 1 for such blocks (the frame writer's case); larger inputs store 32-bit
+// positions under a 12-bit hash of 4 bytes (the reference hashes 5 bytes there, so its output differs slightly).
 const SMALL_INPUT_BYTES_MAX: i32 = 65536;
 const SMALL_HASH_LOG: i32 = 13;
 const LARGE_HASH_LOG: i32 = 12;

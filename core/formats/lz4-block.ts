@@ -38,9 +38,9 @@ const MATCH_FIND_LIMIT_BYTES = 12;
 const OFFSET_MAX = 65535;
 /** LZ4 "fast" acceleration: after 2^SKIP_TRIGGER misses in a row the search stride grows by one byte. */
 const SKIP_TRIGGER = 6;
-// Two table modes, as the reference (and asm/lz4.ts) does: inputs of at most 64 KiB use a 13-bit hash over a table
-// cleared per call; larger inputs a 12-bit hash over generation-tagged positions. The twin and the kernel make the
-// same decisions, so their output is byte-identical (pinned by the contract test).
+// Two table modes, as in asm/lz4.ts: inputs of at most 64 KiB use a 13-bit hash over a table cleared per call (the
+// reference's decisions for such blocks); larger inputs a 12-bit hash over generation-tagged positions. The twin
+// and the kernel make the same decisions, so their output is byte-identical (pinned by the contract test).
 const SMALL_INPUT_BYTES_MAX = 65536;
 const SMALL_HASH_LOG = 13;
 const LARGE_HASH_LOG = 12;
