@@ -37,49 +37,73 @@ const SCAN_OFFSET_DELTA_MISMATCH: i32 = 4;
 const RECORD_BODY_BYTES_MIN: i32 = 6;
 const SAFE_INTEGER_MAX: i64 = 9007199254740991;
 
-// Walk state: the read position and the first error (kernels never allocate, so these are module globals).
-let position: usize = 0;
-let status: i32 = SCAN_OK;
+// Varint reads return the value and the next position packed in one u64 (value << 32 | next position), so the walk
+// keeps its position in a local: a module global read and written per byte costs the walk about half its speed.
+// No real position is below 2 (the arena starts after static data), so 0 and 1 in the low half mean errors.
+const READ_TRUNCATED: u64 = 0;
+const READ_OVERFLOW: u64 = 1;
 
-// A varint running past `end` is a malformed record; more than 5 (10) bytes is an overflow.
+// A varint running past `end` is a malformed record; more than 5 bytes is an overflow.
 @inline
-function readVarint(end: usize): i32 {
-  let raw: u32 = 0;
-  for (let i: u32 = 0; i < 5; i++) {
-    if (position >= end) {
-      status = SCAN_BAD_RECORD;
-      return 0;
-    }
-    const b = <u32>load<u8>(position++);
+function readVarint(p: usize, end: usize): u64 {
+  if (p >= end) return READ_TRUNCATED;
+  let b = <u32>load<u8>(p);
+  // Most varints in a batch are one byte (small lengths, deltas, counts).
+  if (b < 0x80) return (<u64>((b >>> 1) ^ (0 - (b & 1))) << 32) | <u64>(p + 1);
+  let raw: u32 = b & 0x7f;
+  p++;
+  for (let i: u32 = 1; i < 5; i++) {
+    if (p >= end) return READ_TRUNCATED;
+    b = <u32>load<u8>(p++);
     raw |= (b & 0x7f) << (7 * i);
-    if ((b & 0x80) == 0) return <i32>((raw >>> 1) ^ (0 - (raw & 1)));
+    if ((b & 0x80) == 0) return (<u64>((raw >>> 1) ^ (0 - (raw & 1))) << 32) | <u64>p;
   }
-  status = SCAN_VARINT_OVERFLOW;
-  return 0;
+  return READ_OVERFLOW;
 }
 
-// As readVarint for 64 bits; values outside the safe-integer range are malformed records for Rivulet.
 @inline
-function readVarlong(end: usize): i64 {
+function failed(read: u64): bool {
+  return <u32>read <= 1;
+}
+
+@inline
+function failure(read: u64): i32 {
+  return read == READ_OVERFLOW ? SCAN_VARINT_OVERFLOW : SCAN_BAD_RECORD;
+}
+
+@inline
+function valueOf(read: u64): i32 {
+  return <i32>(read >> 32);
+}
+
+@inline
+function nextOf(read: u64): usize {
+  return <usize><u32>read;
+}
+
+// Result of readVarlong beyond its status: the value and the next position (read once per record, so globals
+// cost nothing measurable here).
+let varlongValue: i64 = 0;
+let varlongNext: usize = 0;
+
+// As readVarint for 64 bits, returning a SCAN_* status; values outside the safe-integer range are malformed
+// records for Rivulet.
+@inline
+function readVarlong(p: usize, end: usize): i32 {
   let raw: u64 = 0;
   for (let i: u64 = 0; i < 10; i++) {
-    if (position >= end) {
-      status = SCAN_BAD_RECORD;
-      return 0;
-    }
-    const b = <u64>load<u8>(position++);
+    if (p >= end) return SCAN_BAD_RECORD;
+    const b = <u64>load<u8>(p++);
     raw |= (b & 0x7f) << (7 * i);
     if ((b & 0x80) == 0) {
       const value = <i64>((raw >>> 1) ^ (0 - (raw & 1)));
-      if (value > SAFE_INTEGER_MAX || value < -SAFE_INTEGER_MAX) {
-        status = SCAN_BAD_RECORD;
-        return 0;
-      }
-      return value;
+      if (value > SAFE_INTEGER_MAX || value < -SAFE_INTEGER_MAX) return SCAN_BAD_RECORD;
+      varlongValue = value;
+      varlongNext = p;
+      return SCAN_OK;
     }
   }
-  status = SCAN_VARINT_OVERFLOW;
-  return 0;
+  return SCAN_VARINT_OVERFLOW;
 }
 
 /**
@@ -87,8 +111,8 @@ function readVarlong(end: usize): i64 {
  * `expectedCount` records and no byte after them, every record's timestamp (baseTimestamp + delta) a safe integer,
  * and the offset deltas either exactly 0..count-1 with the last equal to `lastOffsetDelta` (a producer's batch), or,
  * with `allowOffsetGaps` set, strictly increasing within [0, lastOffsetDelta] (a batch the log cleaner rewrote
- * keeps its lastOffsetDelta while records are removed). Returns a SCAN_* status. HOT PATH (bench/record-batch.bench.ts "validate"): one pass, no
- * allocation.
+ * keeps its lastOffsetDelta while records are removed). Returns a SCAN_* status. HOT PATH
+ * (bench/record-batch.bench.ts "validate"): one pass, no allocation, position in a local.
  */
 export function recordBatchScanRecords(
   start: usize,
@@ -99,49 +123,64 @@ export function recordBatchScanRecords(
   allowOffsetGaps: i32,
 ): i32 {
   const base = <i64>baseTimestamp;
-  position = start;
-  status = SCAN_OK;
+  let p = start;
   let count: i32 = 0;
   let previousOffsetDelta: i32 = -1;
-  while (position < end) {
+  while (p < end) {
     if (count == expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
-    const length = readVarint(end);
-    if (status != SCAN_OK) return status;
-    if (length < RECORD_BODY_BYTES_MIN || <usize>length > end - position) return SCAN_BAD_RECORD;
-    const recordEnd = position + <usize>length;
-    position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
-    const timestamp = base + readVarlong(recordEnd);
-    if (status != SCAN_OK) return status;
+    let read = readVarint(p, end);
+    if (failed(read)) return failure(read);
+    const length = valueOf(read);
+    p = nextOf(read);
+    if (length < RECORD_BODY_BYTES_MIN || <usize>length > end - p) return SCAN_BAD_RECORD;
+    const recordEnd = p + <usize>length;
+    p++; // attributes: unused by Kafka, not checked (as Kafka's reader)
+    const varlongStatus = readVarlong(p, recordEnd);
+    if (varlongStatus != SCAN_OK) return varlongStatus;
+    p = varlongNext;
+    const timestamp = base + varlongValue;
     if (timestamp > SAFE_INTEGER_MAX || timestamp < -SAFE_INTEGER_MAX) return SCAN_BAD_RECORD;
-    const offsetDelta = readVarint(recordEnd);
-    if (status != SCAN_OK) return status;
+    read = readVarint(p, recordEnd);
+    if (failed(read)) return failure(read);
+    const offsetDelta = valueOf(read);
+    p = nextOf(read);
     if (allowOffsetGaps ? offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta : offsetDelta != count) {
       return SCAN_OFFSET_DELTA_MISMATCH;
     }
-    const keyLength = readVarint(recordEnd);
-    if (status != SCAN_OK) return status;
-    if (keyLength < -1 || (keyLength > 0 && <usize>keyLength > recordEnd - position)) return SCAN_BAD_RECORD;
-    if (keyLength > 0) position += <usize>keyLength;
-    const valueLength = readVarint(recordEnd);
-    if (status != SCAN_OK) return status;
-    if (valueLength < -1 || (valueLength > 0 && <usize>valueLength > recordEnd - position)) return SCAN_BAD_RECORD;
-    if (valueLength > 0) position += <usize>valueLength;
-    const headersCount = readVarint(recordEnd);
-    if (status != SCAN_OK) return status;
+    read = readVarint(p, recordEnd);
+    if (failed(read)) return failure(read);
+    const keyLength = valueOf(read);
+    p = nextOf(read);
+    if (keyLength < -1 || (keyLength > 0 && <usize>keyLength > recordEnd - p)) return SCAN_BAD_RECORD;
+    if (keyLength > 0) p += <usize>keyLength;
+    read = readVarint(p, recordEnd);
+    if (failed(read)) return failure(read);
+    const valueLength = valueOf(read);
+    p = nextOf(read);
+    if (valueLength < -1 || (valueLength > 0 && <usize>valueLength > recordEnd - p)) return SCAN_BAD_RECORD;
+    if (valueLength > 0) p += <usize>valueLength;
+    read = readVarint(p, recordEnd);
+    if (failed(read)) return failure(read);
+    const headersCount = valueOf(read);
+    p = nextOf(read);
     // Each header takes at least two bytes (two length varints), which bounds the loop before it starts.
-    if (headersCount < 0 || <usize>headersCount > (recordEnd - position) >> 1) return SCAN_BAD_RECORD;
+    if (headersCount < 0 || <usize>headersCount > (recordEnd - p) >> 1) return SCAN_BAD_RECORD;
     for (let h: i32 = 0; h < headersCount; h++) {
-      const headerKeyLength = readVarint(recordEnd);
-      if (status != SCAN_OK) return status;
+      read = readVarint(p, recordEnd);
+      if (failed(read)) return failure(read);
+      const headerKeyLength = valueOf(read);
+      p = nextOf(read);
       // Header keys are never null (Kafka rejects a negative header key size).
-      if (headerKeyLength < 0 || <usize>headerKeyLength > recordEnd - position) return SCAN_BAD_RECORD;
-      position += <usize>headerKeyLength;
-      const headerValueLength = readVarint(recordEnd);
-      if (status != SCAN_OK) return status;
-      if (headerValueLength < -1 || (headerValueLength > 0 && <usize>headerValueLength > recordEnd - position)) return SCAN_BAD_RECORD;
-      if (headerValueLength > 0) position += <usize>headerValueLength;
+      if (headerKeyLength < 0 || <usize>headerKeyLength > recordEnd - p) return SCAN_BAD_RECORD;
+      p += <usize>headerKeyLength;
+      read = readVarint(p, recordEnd);
+      if (failed(read)) return failure(read);
+      const headerValueLength = valueOf(read);
+      p = nextOf(read);
+      if (headerValueLength < -1 || (headerValueLength > 0 && <usize>headerValueLength > recordEnd - p)) return SCAN_BAD_RECORD;
+      if (headerValueLength > 0) p += <usize>headerValueLength;
     }
-    if (position != recordEnd) return SCAN_BAD_RECORD;
+    if (p != recordEnd) return SCAN_BAD_RECORD;
     count++;
     previousOffsetDelta = offsetDelta;
   }
