@@ -501,7 +501,7 @@ export class PartitionLog {
       let length = first.sizeBytes;
       let nextOffset = asOffset(first.lastOffset + 1);
       if (length > maxBytes && !minOneMessage) return ok(empty);
-      while (position < segment.sizeBytes) {
+      while (position < segment.sizeBytes && length < maxBytes) {
         const header = segment.readHeader(position, nextOffset);
         if (!header.ok) return err("corrupt");
         if (header.value.baseOffset >= this.highWater || length + header.value.sizeBytes > maxBytes) break;
@@ -520,11 +520,14 @@ export class PartitionLog {
     return ok(empty);
   }
 
-  /** Reads byte ranges (from read()) into one buffer; the copy a non-sendfile transport sends. */
-  readRanges(ranges: readonly ByteRange[]): Uint8Array {
+  /**
+   * Reads byte ranges (from read()) into one buffer, the copy a non-sendfile transport sends: into `target` when
+   * it is large enough (a reused buffer avoids allocating and zeroing per fetch), else into a new one.
+   */
+  readRanges(ranges: readonly ByteRange[], target?: Uint8Array): Uint8Array {
     let total = 0;
     for (const range of ranges) total += range.length;
-    const out = new Uint8Array(total);
+    const out = target !== undefined && target.length >= total ? target.subarray(0, total) : new Uint8Array(total);
     let at = 0;
     for (const range of ranges) {
       const got = readFully(range.fd, out.subarray(at), range.length, range.position);
