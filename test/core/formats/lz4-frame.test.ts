@@ -117,6 +117,17 @@ describe("lz4 frame: Kafka's layout (Lz4BlockOutputStream)", () => {
     expect(at).toBe(frame.length);
   });
 
+  test("byte-identical to the reference CLI writing the same layout (lz4 -B4 --no-frame-crc)", () => {
+    const source = new Uint8Array(readFileSync(join(fixtures, "events.ndjson")));
+    expect(compressLz4Frame(source)).toEqual(new Uint8Array(readFileSync(join(fixtures, "events.no-frame-crc.lz4"))));
+    const inputs = [json.subarray(0, 0), json.subarray(0, 13), json.subarray(0, 4000), json, randomBytes(70_000, 12), new Uint8Array(200_000)];
+    for (const src of inputs) {
+      const reference = lz4Cli(["-q", "-B4", "--no-frame-crc"], src);
+      expect(compressLz4Frame(src)).toEqual(reference);
+      expect(compressLz4Frame(src, { useTypeScript: true })).toEqual(reference);
+    }
+  });
+
   test("empty content is a header and an end mark, as Kafka writes it", () => {
     const frame = compressLz4Frame(new Uint8Array(0));
     expect(Array.from(frame)).toEqual([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, frame[6]!, 0, 0, 0, 0]);
