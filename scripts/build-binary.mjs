@@ -7,7 +7,7 @@
 // server/main.ts uses top-level await. --minify gained nothing measurable on top and would mangle stack traces.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,6 +21,6 @@ const bun = existsSync(localBun) ? localBun : "bun";
 // `--outfile PATH` builds elsewhere (the binary test builds into a temp dir); the default is dist/rivulet.
 const outfileFlag = process.argv.indexOf("--outfile");
 const outfile = outfileFlag > 0 && process.argv[outfileFlag + 1] !== undefined ? process.argv[outfileFlag + 1] : join("dist", "rivulet");
-mkdirSync(dirname(join(root, outfile)), { recursive: true });
+mkdirSync(dirname(resolve(root, outfile)), { recursive: true });
 execFileSync(bun, ["build", "--compile", "--bytecode", "--format=esm", "server/main.ts", "--outfile", outfile], { cwd: root, stdio: "inherit" });
 console.log(`build-binary: wrote ${outfile}`);
