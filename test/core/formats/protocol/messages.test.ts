@@ -14,6 +14,8 @@ import { type FileRange, type FramePart, FrameReader, concatFrameParts } from ".
 import { APIS, apiByKey, decodeRequest } from "../../../../core/formats/protocol/messages.ts";
 import { INLINE_BIN_BYTES_MAX, packValue } from "../../../../core/formats/protocol/msgpack.ts";
 import { ProduceApi, type ProduceRequestInput } from "../../../../core/formats/protocol/produce.ts";
+import { readFileSync } from "node:fs";
+import { readBatchFrame } from "../../../../core/formats/record-batch-header.ts";
 import { SAMPLES, patternBytes } from "./samples.ts";
 
 // Reads exactly one frame body out of a whole frame, as a connection would.
@@ -161,6 +163,58 @@ describe("zero copy", () => {
     const before = parts[index - 1];
     if (!(before instanceof Uint8Array)) throw new Error("expected header bytes before the records");
     expect([...before.subarray(before.byteLength - 5)]).toEqual([0xc6, 0, 0, 0x27, 0x10]);
+  });
+});
+
+describe("Kafka batches pass through unchanged", () => {
+  // Golden RecordBatch v2 files (test/fixtures/record-batch/README.md says how they were made).
+  const golden = ["single-record.bin", "headers-nulls-tombstone.bin", "idempotent-transactional.bin"].map(
+    (name) => new Uint8Array(readFileSync(new URL(`../../../fixtures/record-batch/${name}`, import.meta.url))),
+  );
+
+  // Splits concatenated batches with the batch-frame reader, checking each CRC.
+  function batchesIn(records: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let position = 0; position < records.byteLength; ) {
+      const frame = readBatchFrame(records, position);
+      if (!frame.ok) throw new Error(`batch at ${position}: ${frame.error}`);
+      out.push(records.subarray(position, position + frame.value.sizeBytes));
+      position += frame.value.sizeBytes;
+    }
+    return out;
+  }
+
+  test("producer -> broker -> consumer: the same bytes, CRCs intact, never re-encoded", () => {
+    const produceFrame = concatFrameParts(
+      encodeRequestParts(ProduceApi, header, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topics: [{ name: "golden", partitions: [{ index: 0, records: golden }] }],
+      }),
+    );
+    const produced = decodeRequest(frameBody(produceFrame));
+    if (!produced.ok || produced.value.api !== "Produce") throw new Error("produce decode failed");
+    const stored = produced.value.request.topics[0]?.partitions[0]?.records;
+    if (stored === undefined) throw new Error("records missing");
+    expect(stored.buffer).toBe(produceFrame.buffer);
+    expect(batchesIn(stored)).toEqual(golden);
+
+    const fetchFrame = concatFrameParts(
+      encodeResponseParts(FetchApi, 0, 2, {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        topics: [{ name: "golden", partitions: [{ index: 0, errorCode: 0, highWatermark: 3, lastStableOffset: 3, logStartOffset: 0, abortedTransactions: null, records: batchesIn(stored) }] }],
+      }),
+    );
+    const envelope = decodeResponseEnvelope(frameBody(fetchFrame));
+    if (!envelope.ok) throw new Error("fetch envelope failed");
+    const fetched = decodeResponseBody(FetchApi, 0, envelope.value.body);
+    if (!fetched.ok) throw new Error("fetch decode failed");
+    const records = fetched.value.topics[0]?.partitions[0]?.records;
+    if (records === undefined) throw new Error("records missing");
+    expect(records.buffer).toBe(fetchFrame.buffer);
+    expect(batchesIn(records)).toEqual(golden);
   });
 });
 
