@@ -171,6 +171,16 @@ export class RawClient {
     }
   }
 
+  /** Stops reading the socket (the broker's responses back up in the kernel and then in its queue). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  /** Reads the socket again after pauseReading(). */
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   /** Closes the connection from this side. */
   close(): void {
     this.socket.end();
