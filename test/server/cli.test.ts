@@ -9,6 +9,8 @@ import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
 import { ApiVersionsApi, FrameReader, decodeResponseBody, decodeResponseEnvelope, encodeRequest } from "../../core/formats/protocol/index.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo, runCli } from "../../server/cli.ts";
 import { type BrokerStartFailure, sourceCommand, startBrokerProcess, started } from "../fault/fixtures/broker-process.ts";
+import { createTopic, fetchAll, produce } from "../fault/fixtures/broker-traffic.ts";
+import { RawClient } from "../e2e/raw-client.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-cli-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -60,6 +62,30 @@ describe("rivulet broker", () => {
     expect(broker.stderr()).toContain("stopped cleanly");
     // The lock is released by the clean shutdown.
     expect(fs.existsSync(join(dataDir, ".lock"))).toBe(false);
+  });
+
+  test("what was acknowledged before SIGTERM is served after a restart", async () => {
+    const dataDir = join(root, "restart");
+    const first = started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", dataDir, "--set", "num.partitions=2"])));
+    const client = await RawClient.connect(first.port);
+    await createTopic(client, "kept", -1);
+    for (let i = 0; i < 10; i++) {
+      const answer = await produce(client, "kept", i % 2, encodeRecordBatch({ records: [{ value: `v${i}`, timestamp: 1000 + i }] }), 1);
+      expect(answer.errorCode).toBe(0);
+    }
+    client.close();
+    expect(await first.stop("SIGTERM")).toBe(EXIT_OK);
+    const second = started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", dataDir])));
+    const reader = await RawClient.connect(second.port);
+    try {
+      // num.partitions=2 made the topic (numPartitions -1 means the broker's default).
+      const decode = (value: Uint8Array | null) => new TextDecoder().decode(value!);
+      expect((await fetchAll(reader, "kept", 0)).records.map((r) => decode(r.value))).toEqual(["v0", "v2", "v4", "v6", "v8"]);
+      expect((await fetchAll(reader, "kept", 1)).records.map((r) => decode(r.value))).toEqual(["v1", "v3", "v5", "v7", "v9"]);
+    } finally {
+      reader.close();
+      expect(await second.stop("SIGTERM")).toBe(EXIT_OK);
+    }
   });
 
   test("exits 0 on SIGINT", async () => {
