@@ -112,20 +112,33 @@ group("frame reader 16 x 64KiB", () => {
 
 const result = await run();
 
+// Ratios from the medians and from the minimums of this run: on a shared, loaded machine the minimum (the fastest
+// iteration observed) is the better estimate of the undisturbed cost; both are printed so the reader can judge.
 const medians = new Map<string, number>();
-for (const trial of result.benchmarks) for (const r of trial.runs) if (r.stats) medians.set(r.name, r.stats.p50);
-const ratio = (row: string, baseline: string) => {
-  const a = medians.get(row);
-  const b = medians.get(baseline);
+const minimums = new Map<string, number>();
+for (const trial of result.benchmarks) {
+  for (const r of trial.runs) {
+    if (!r.stats) continue;
+    medians.set(r.name, r.stats.p50);
+    minimums.set(r.name, r.stats.min);
+  }
+}
+const ratio = (stats: Map<string, number>, row: string, baseline: string) => {
+  const a = stats.get(row);
+  const b = stats.get(baseline);
   return a === undefined || b === undefined ? "n/a" : `${(b / a).toFixed(2)}x`;
 };
-const micros = (row: string) => ((medians.get(row) ?? Number.NaN) / 1000).toFixed(2);
+const micros = (stats: Map<string, number>, row: string) => ((stats.get(row) ?? Number.NaN) / 1000).toFixed(2);
+const line = (label: string, row: string, baseline: string) =>
+  console.log(
+    `| ${label} | ${micros(medians, row)} | ${ratio(medians, row, baseline)} | ${micros(minimums, row)} | ${ratio(minimums, row, baseline)} |`,
+  );
 
-console.log("\n| case | median µs | speed vs baseline (higher is faster) |");
-console.log("|---|---|---|");
+console.log("\n| case | median µs | vs baseline (median) | min µs | vs baseline (min) |");
+console.log("|---|---|---|---|---|");
 for (const shape of SHAPES) {
   const s = shape.name;
-  const rows: [string, string][] = [
+  for (const [row, baseline] of [
     [`produce encode msgpackr ${s}`, `produce encode msgpackr ${s}`],
     [`produce encode parts ${s}`, `produce encode msgpackr ${s}`],
     [`produce encode parts+concat ${s}`, `produce encode msgpackr ${s}`],
@@ -135,12 +148,11 @@ for (const shape of SHAPES) {
     [`fetch encode parts ${s}`, `fetch encode msgpackr ${s}`],
     [`fetch decode bare unpack ${s}`, `fetch decode bare unpack ${s}`],
     [`fetch decode checked ${s}`, `fetch decode bare unpack ${s}`],
-  ];
-  for (const [row, baseline] of rows) console.log(`| ${row} | ${micros(row)} | ${ratio(row, baseline)} |`);
+  ] as const) {
+    line(row, row, baseline);
+  }
 }
 // The whole-chunk path returns subarrays (no bytes move), so only the split path has a meaningful GB/s.
-console.log(`| frame reader whole chunk (16 subarrays) | ${micros("frame reader whole chunk")} | 1.00x |`);
-const splitNs = medians.get("frame reader 16KiB chunks") ?? Number.NaN;
-console.log(
-  `| frame reader 16KiB chunks (copy once, ${(stream.byteLength / splitNs).toFixed(2)} GB/s) | ${micros("frame reader 16KiB chunks")} | ${ratio("frame reader 16KiB chunks", "frame reader whole chunk")} |`,
-);
+line("frame reader whole chunk (16 subarrays)", "frame reader whole chunk", "frame reader whole chunk");
+const splitNs = minimums.get("frame reader 16KiB chunks") ?? Number.NaN;
+line(`frame reader 16KiB chunks (copy once; ${(stream.byteLength / splitNs).toFixed(2)} GB/s at min)`, "frame reader 16KiB chunks", "frame reader whole chunk");
