@@ -155,6 +155,15 @@ describe("lz4 frame: frames written by the lz4 CLI", () => {
     }
   });
 
+  test("small linked blocks (-B512 -BD): matches reach back across block boundaries", () => {
+    const src = json.subarray(0, 20_000);
+    const frame = lz4Cli(["-q", "-B512", "-BD"], src);
+    expect(frame[4]! & 0x20).toBe(0); // block independence off
+    for (const d of decoders) expect(decodeOk(frame, MIB, d.useTypeScript)).toEqual(src);
+    // The same blocks read as independent must fail: they do reference earlier blocks.
+    expect(decodeError(withDescriptor(frame, frame[4]! | 0x20, frame[5]!))).toBe("corrupt_block");
+  });
+
   test("concatenated frames with a skippable frame between them decode to the concatenated content", () => {
     const a = new Uint8Array(readFileSync(join(fixtures, "events.B4D.lz4")));
     const b = new Uint8Array(readFileSync(join(fixtures, "random.B4.lz4")));
@@ -221,6 +230,7 @@ describe("lz4 frame: hostile input gives typed errors", () => {
       compressLz4Frame(small, { blockChecksums: true, contentChecksum: true, contentSize: true }),
       compressLz4Frame(randomBytes(500, 8), { contentChecksum: true }),
       lz4Cli(["-q", "-BX", "-BD", "--content-size"], small),
+      lz4Cli(["-q", "-B512", "-BD"], small),
       new Uint8Array(readFileSync(join(fixtures, "empty.lz4"))),
     ];
     for (const frame of frames) {
@@ -358,6 +368,8 @@ describe("lz4 frame: seeded fuzz", () => {
       compressLz4Frame(json.subarray(0, 900), { blockChecksums: true, contentChecksum: true, contentSize: true }),
       compressLz4Frame(randomBytes(300, 10)),
       lz4Cli(["-q", "-BD", "--no-frame-crc"], json.subarray(0, 1500)),
+      // Small linked blocks: matches that reach into earlier blocks, through both decoders' prefix handling.
+      lz4Cli(["-q", "-B512", "-BD", "--no-frame-crc"], json.subarray(0, 2500)),
       new Uint8Array([...compressLz4Frame(json.subarray(0, 200)), 0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 1, 2]),
     ];
     const outcomes = new Map<string, number>();
