@@ -38,8 +38,9 @@ export interface WireType<Out, In = Out> {
 // The path of the last failure, built innermost first while the decoders unwind (cold path only).
 let failurePath: string[] = [];
 
-function invalid(segment?: string): typeof INVALID {
-  failurePath = segment === undefined ? [] : [segment];
+// Starts a new failure path at the innermost value that did not fit.
+function invalid(): typeof INVALID {
+  failurePath = [];
   return INVALID;
 }
 
@@ -222,7 +223,9 @@ function compileStructWrite(names: readonly string[], types: readonly AnyWireTyp
 export function struct<const F extends readonly Field[]>(fields: F): WireType<StructOut<F>, StructIn<F>> {
   const names = fields.map(([name]) => name);
   const types = fields.map(([, type]) => type);
-  const count = fields.length;
+  assert(new Set(names).size === names.length, "struct field names must be unique");
+  // In an object literal "__proto__" would set the prototype instead of a field.
+  assert(!names.includes("__proto__"), "a struct field may not be named __proto__");
   return {
     describe: `[${fields.map(([name, type]) => `${name}: ${type.describe}`).join(", ")}]`,
     decode: compileStructDecoder(names, types) as (value: unknown) => StructOut<F> | typeof INVALID,
