@@ -16,11 +16,12 @@
 //
 // What we write is exactly what Kafka's Lz4BlockOutputStream writes (FLG 0x60, BD 0x40): version 1, independent
 // 64 KiB blocks, no block checksums, no content size, NO content checksum, a block stored raw when its compressed
-// form is not smaller. Why no content checksum: Kafka never writes one, and a recent Kafka reader (Lz4BlockInputStream) checks it
-// as the XOR of per-block hashes, which differs from the format's xxh32 of the content as soon as a frame has two blocks;
-// a frame Kafka cannot read would break the door to Kafka's own tools. Integrity of a batch is already covered by
-// its CRC-32C. Options exist to turn the other features on (tests, interop with the CLI). With the WASM kernel or
-// the TS twin the bytes equal what `lz4 -B4 --no-frame-crc` writes (pinned by test/core/formats/lz4-frame.test.ts).
+// form is not smaller. Why no content checksum: Kafka never writes one, and a recent Kafka reader
+// (Lz4BlockInputStream) checks it as the XOR of per-block hashes, which differs from the format's xxh32 of the
+// content as soon as a frame has two blocks; a frame Kafka cannot read would break the door to Kafka's own tools.
+// Integrity of a batch is already covered by its CRC-32C. Options turn the other features on (tests, CLI interop).
+// With the WASM kernel or the TS twin the bytes equal what `lz4 -B4 --no-frame-crc` writes (pinned by
+// test/core/formats/lz4-frame.test.ts).
 import { xxh32 } from "./xxhash32.ts";
 import { err, ok, type Result } from "./result.ts";
 import { arena, heap } from "./wasm.ts";
