@@ -132,9 +132,12 @@ export class LogSegment {
     this.timeIndex = new TimeIndex(join(dir, segmentFileName(baseOffset, TIME_INDEX_FILE_EXTENSION, suffix)), baseOffset, config.segmentIndexBytes);
   }
 
-  /** Path of the `.log` file. */
+  private cachedLogPath: string | null = null;
+
+  /** Path of the `.log` file (cached: reads hand it out with every range). */
   get logPath(): string {
-    return join(this.dir, segmentFileName(this.baseOffset, LOG_FILE_EXTENSION, this.suffix));
+    if (this.cachedLogPath === null) this.cachedLogPath = join(this.dir, segmentFileName(this.baseOffset, LOG_FILE_EXTENSION, this.suffix));
+    return this.cachedLogPath;
   }
 
   /** Creates a new empty segment (its `.log` file now, its indexes on the first persist). */
@@ -524,6 +527,7 @@ export class LogSegment {
     const fromIndex = this.offsetIndex.file.path;
     const fromTime = this.timeIndex.file.path;
     this.suffix = suffix;
+    this.cachedLogPath = null;
     fs.renameSync(from, this.logPath);
     this.offsetIndex.file.path = join(this.dir, segmentFileName(this.baseOffset, INDEX_FILE_EXTENSION, suffix));
     this.timeIndex.file.path = join(this.dir, segmentFileName(this.baseOffset, TIME_INDEX_FILE_EXTENSION, suffix));
