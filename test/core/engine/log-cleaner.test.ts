@@ -291,6 +291,49 @@ describe("compaction", () => {
   });
 });
 
+describe("cleaner and admin operations", () => {
+  test("deleting a topic while a pass runs stops the pass and leaves nothing behind", async () => {
+    await start();
+    const log = await compactedTopic("doomed");
+    appendWorkload(log, 12, 120, 10);
+    log.rollNow();
+    const keep = await compactedTopic("kept");
+    const kept = appendWorkload(keep, 13, 40, 10);
+    keep.rollNow();
+    const pass = broker.runCleaner({ ignoreDirtyRatio: true });
+    // Let the pass get going (yield, never sleep), then delete under it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const deleted = await broker.deleteTopic("doomed");
+    expect(deleted.ok).toBe(true);
+    const summary = await pass;
+    expect(summary.failures).toEqual([]);
+    expect(readdirSync(dataDir).filter((name) => name.startsWith("doomed"))).toEqual([]);
+    await broker.runCleaner({ ignoreDirtyRatio: true });
+    expect(readAll(keep)).toEqual(latestPerKey(kept));
+    const again = must(await broker.createTopic("doomed", { configs: { "cleanup.policy": "compact" } }));
+    expect(again.partitions[0]).toMatchObject({ logStartOffset: 0, logEndOffset: 0 });
+  });
+
+  test("closing the broker while a pass runs stops it cleanly; the next start finishes the job", async () => {
+    await start();
+    const log = await compactedTopic("closing");
+    const appended = appendWorkload(log, 14, 150, 10);
+    log.rollNow();
+    const pass = broker.runCleaner({ ignoreDirtyRatio: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    await broker.close();
+    await pass;
+    expect(readdirSync(join(dataDir, "closing-0")).filter((name) => /cleaned|swap|deleted/.test(name))).toEqual([]);
+    await start();
+    const reopened = must(broker.partition("closing", 0));
+    const before = readAll(reopened);
+    // Either the pass finished before the close or it did not start its swap: nothing in between.
+    expect([JSON.stringify(appended), JSON.stringify(latestPerKey(appended))]).toContain(JSON.stringify(before));
+    await broker.runCleaner({ ignoreDirtyRatio: true });
+    expect(readAll(reopened)).toEqual(latestPerKey(appended));
+  });
+});
+
 describe("cleaner parts", () => {
   test("the offset map is bounded by keys and key bytes and holds keys exactly", () => {
     const map = new OffsetMap({ entriesMax: 2, keyBytesMax: 5 });
