@@ -24,7 +24,7 @@ import {
 import { type BrokerServer, startBrokerServer } from "./broker-server.ts";
 import { dumpLogSegment } from "./dump-log.ts";
 import { readFileRangeSender } from "./file-range.ts";
-import { sendfileFileRangeSender } from "./sendfile.ts";
+import { sendfileAvailable, sendfileFileRangeSender } from "./sendfile.ts";
 
 /** Exit code of a clean run. */
 export const EXIT_OK = 0;
@@ -217,6 +217,8 @@ async function runBroker(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT_FAILURE;
   }
   io.out(`rivulet broker listening on ${formatAddress(server.host, server.port)} (data: ${config.dataDir})`);
+  const sender = !config.sendfileEnable ? "read+write" : sendfileAvailable() ? "sendfile" : "read+write (sendfile unavailable here)";
+  io.err(`rivulet broker: fetches send file ranges with ${sender}`);
 
   const signal = await shutdown;
   io.err(`rivulet broker: ${signal} received, shutting down`);

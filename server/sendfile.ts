@@ -11,8 +11,9 @@
 //
 // Where it cannot work (no libc.so.6, a socket without a descriptor such as TLS) it falls back to read+write.
 //
-// On this machine's loopback read+write is faster (docs/benchmarks/server.md), so this is an option
-// (rivulet.sendfile.enable=true), not the default.
+// Through the real server on this machine it fetched faster than read+write, with less broker CPU per byte
+// (docs/benchmarks/server.md), so `rivulet broker` uses it by default (rivulet.sendfile.enable=false turns it off).
+// The spike's opposite result measured a bare socket writing 1 MiB chunks, without the broker's per-fetch buffers.
 import { FFIType, dlopen, ptr, read } from "bun:ffi";
 import { readSync } from "node:fs";
 import type { FileRange } from "../core/formats/protocol/frame.ts";

@@ -1,7 +1,7 @@
 // The single binary: scripts/build-binary.mjs compiles it into a temp dir with no node_modules anywhere above it
 // in reach, it starts there with a relative data dir, serves ApiVersions, CreateTopics, Produce and Fetch, stops
-// with exit 0 on SIGTERM, restarts on the same data (with sendfile on) and fetches the same records, and dumps a
-// segment with dump-log.
+// with exit 0 on SIGTERM (fetching through sendfile, the default, which must load libc through bun:ffi inside the
+// binary), restarts on the same data with read+write and fetches the same bytes, and dumps a segment with dump-log.
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ const BUILD_TIMEOUT_MS = 120_000;
 
 describe("dist/rivulet", () => {
   test(
-    "runs from a directory without node_modules: serves, stops cleanly, restarts with sendfile, dumps a segment",
+    "runs from a directory without node_modules: serves, stops cleanly, restarts with read+write, dumps a segment",
     async () => {
       const binary = join(root, "rivulet");
       const build = Bun.spawnSync([process.execPath, join(REPO_ROOT, "scripts", "build-binary.mjs"), "--outfile", binary], {
@@ -46,15 +46,17 @@ describe("dist/rivulet", () => {
       expect(fetched.records.map((record) => new TextDecoder().decode(record.value!))).toEqual(["from the binary"]);
       client.close();
       expect(await first.stop("SIGTERM")).toBe(0);
+      expect(first.stderr()).toContain("fetches send file ranges with sendfile\n");
 
       const second = started(
-        await startBrokerProcess([binary, "broker", "--port", "0", "--data-dir", "data", "--set", "rivulet.sendfile.enable=true"], { cwd: workDir, env }),
+        await startBrokerProcess([binary, "broker", "--port", "0", "--data-dir", "data", "--set", "rivulet.sendfile.enable=false"], { cwd: workDir, env }),
       );
       const again = await RawClient.connect(second.port);
       const refetched = await fetchAll(again, "binary", 0);
       expect(Buffer.compare(refetched.batches[0]!, fetched.batches[0]!)).toBe(0);
       again.close();
       expect(await second.stop("SIGTERM")).toBe(0);
+      expect(second.stderr()).toContain("fetches send file ranges with read+write\n");
 
       const dump = Bun.spawnSync([binary, "dump-log", "--print-data-log", join("data", "binary-0", "00000000000000000000.log")], { cwd: workDir, env, stdout: "pipe" });
       expect(dump.exitCode).toBe(0);

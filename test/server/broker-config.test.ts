@@ -64,6 +64,7 @@ describe("resolveBrokerConfig", () => {
       maxConnectionsPerIp: SERVER_LIMITS_DEFAULT.maxConnectionsPerIp,
       connectionsMaxIdleMs: SERVER_LIMITS_DEFAULT.connectionsMaxIdleMs,
     });
+    expect(config.sendfileEnable).toBe(true);
     expect(config.topicDefaults).toEqual({});
     expect(config.explicitKeys).toEqual([]);
   });
@@ -76,7 +77,7 @@ describe("resolveBrokerConfig", () => {
       set("max.connections", "100"),
       set("max.connections.per.ip", "10"),
       set("connections.max.idle.ms", "1000"),
-      set("rivulet.sendfile.enable", "true"),
+      set("rivulet.sendfile.enable", "false"),
     ]);
     expect(config.numPartitions).toBe(3);
     expect(config.autoCreateTopicsEnable).toBe(false);
@@ -85,7 +86,7 @@ describe("resolveBrokerConfig", () => {
     expect(config.maxConnectionsPerIp).toBe(10);
     expect(config.connectionsMaxIdleMs).toBe(1000);
     expect(resolveServerLimits(serverLimitsFromConfig(config))).toMatchObject({ socketRequestMaxBytes: 4194304, maxConnections: 100 });
-    expect(config.sendfileEnable).toBe(true);
+    expect(config.sendfileEnable).toBe(false);
   });
 
   test("later wins: listeners, --host and --port all set the address", () => {
