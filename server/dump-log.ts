@@ -4,9 +4,9 @@
 //   Dumping 00000000000000000000.log
 //   Log starting offset: 0
 //   baseOffset: 0 lastOffset: 2 count: 3 baseSequence: -1 lastSequence: -1 producerId: -1 producerEpoch: -1
-//     partitionLeaderEpoch: 0 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty
-//     position: 0 CreateTime: 1700000000002 size: 98 magic: 2 compresscodec: none crc: 2436195723 isvalid: true
-//   | offset: 0 CreateTime: 1700000000000 keySize: 1 valueSize: 5 sequence: -1 headerKeys: [] key: k payload: hello
+//     partitionLeaderEpoch: -1 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty
+//     position: 0 CreateTime: 1700000000002 size: 109 magic: 2 compresscodec: none crc: 3741101384 isvalid: true
+//   | offset: 0 CreateTime: 1700000000000 keySize: 2 valueSize: 7 sequence: -1 headerKeys: [] key: k0 payload: hello 0
 //
 // (each batch is one line; it is wrapped here). Records are printed with --print-data-log only, as in Kafka.
 // The file is read one batch at a time (never whole): each length is checked against DUMP_LOG_BATCH_BYTES_MAX
