@@ -6,10 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../../core/engine/broker.ts";
 import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
-import { ApiVersionsApi, FrameReader, decodeResponseBody, decodeResponseEnvelope, encodeRequest } from "../../core/formats/protocol/index.ts";
+import {
+  ApiVersionsApi,
+  FrameReader,
+  ProduceApi,
+  concatFrameParts,
+  decodeResponseBody,
+  decodeResponseEnvelope,
+  encodeRequest,
+} from "../../core/formats/protocol/index.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo, runCli } from "../../server/cli.ts";
 import { type BrokerStartFailure, sourceCommand, startBrokerProcess, started } from "../fault/fixtures/broker-process.ts";
-import { createTopic, fetchAll, produce } from "../fault/fixtures/broker-traffic.ts";
+import { createTopic, fetchAll, produce, produceRequest } from "../fault/fixtures/broker-traffic.ts";
 import { RawClient } from "../e2e/raw-client.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-cli-"));
@@ -85,6 +93,37 @@ describe("rivulet broker", () => {
     } finally {
       reader.close();
       expect(await second.stop("SIGTERM")).toBe(EXIT_OK);
+    }
+  });
+
+  test("SIGTERM answers the requests already read (acks=all waits for its fsync) before exiting 0", async () => {
+    const dataDir = join(root, "in-flight");
+    const broker = started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", dataDir])));
+    const client = await RawClient.connect(broker.port);
+    await createTopic(client, "drain");
+    // Ten acks=all requests in one write: the broker reads them in one go, so once the first answer is out all ten
+    // are in flight, most of them waiting on a group-commit fsync when SIGTERM arrives.
+    const COUNT = 10;
+    const frames = Array.from({ length: COUNT }, (_, i) =>
+      encodeRequest(ProduceApi, { apiVersion: 0, correlationId: 100 + i, clientId: "drain" }, produceRequest("drain", 0, encodeRecordBatch({ records: [{ value: `r${i}`, timestamp: 1 }] }), -1)),
+    );
+    client.sendBytes(concatFrameParts(frames));
+    const first = await client.nextResponse();
+    expect(first.correlationId).toBe(100);
+    const exited = broker.stop("SIGTERM");
+    for (let i = 1; i < COUNT; i++) {
+      const response = await client.nextResponse();
+      expect(response.correlationId).toBe(100 + i);
+      expect(response.errorCode).toBe(0);
+    }
+    expect(await exited).toBe(EXIT_OK);
+    const again = started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", dataDir])));
+    const reader = await RawClient.connect(again.port);
+    try {
+      expect((await fetchAll(reader, "drain", 0)).records).toHaveLength(COUNT);
+    } finally {
+      reader.close();
+      expect(await again.stop()).toBe(EXIT_OK);
     }
   });
 
