@@ -176,6 +176,29 @@ describe("data directory", () => {
     expect(second.listTopics()).toEqual([]);
   });
 
+  test("another live process's broker holds the dir; once it is killed its stale lock is taken over", async () => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "broker-lock-child.ts"), dataDir], { stdout: "pipe", stderr: "inherit" });
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text).toBe(`ready ${child.pid}\n`);
+    let failure: unknown;
+    try {
+      await Broker.open({ dataDir });
+    } catch (error) {
+      failure = error;
+    }
+    expect((failure as BrokerStartError).code).toBe("DATA_DIR_LOCKED");
+    expect((failure as Error).message).toContain(`process ${child.pid}`);
+    child.kill("SIGKILL");
+    await child.exited;
+    expect((await start()).listTopics()).toEqual([]);
+  }, 30_000);
+
   test("unreadable topic metadata refuses to start instead of forgetting topics", async () => {
     writeFileSync(join(dataDir, TOPIC_METADATA_FILE), "{garbage");
     let failure: unknown;
