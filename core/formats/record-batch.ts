@@ -102,7 +102,7 @@ export interface RecordInput {
   key?: Uint8Array | string | null;
   value: Uint8Array | string | null;
   headers?: readonly RecordHeaderInput[];
-  /** Milliseconds since the epoch (CreateTime); a safe integer. */
+  /** Milliseconds since the epoch (CreateTime): a safe integer >= 0, or -1 for none (Kafka's NO_TIMESTAMP). */
   timestamp: number;
 }
 
@@ -306,8 +306,11 @@ function resolveOptions(options: RecordBatchOptions): ResolvedOptions {
   return resolved;
 }
 
-function assertTimestamp(timestamp: number): void {
-  assert(Number.isSafeInteger(timestamp), "record timestamp must be a safe integer (milliseconds)");
+// Kafka's rule (MemoryRecordsBuilder): a timestamp is non-negative, or -1 for "no timestamp". With both ends safe,
+// a delta from the first record is safe too, except the one absurd pair (2^53 - 1, then -1) the second assert stops.
+function assertTimestamp(timestamp: number, baseTimestamp: number): void {
+  assert(Number.isSafeInteger(timestamp) && timestamp >= -1, "record timestamp must be a safe integer >= -1 (milliseconds)");
+  assert(Number.isSafeInteger(timestamp - baseTimestamp), "record timestamp delta must be a safe integer");
 }
 
 // Writes the header fields and the CRC of the batch occupying all of `bytes` (records already in place).
@@ -391,8 +394,8 @@ export class RecordBatchBuilder {
   /** Appends `record` and returns true, or returns false (writing nothing) when it does not fit. */
   append(record: RecordInput): boolean {
     assert(!this.closed, "append after close");
-    assertTimestamp(record.timestamp);
     if (this.count === 0) this.baseTimestamp = record.timestamp;
+    assertTimestamp(record.timestamp, this.baseTimestamp);
     const timestampDelta = record.timestamp - this.baseTimestamp;
     const offsetDelta = this.count;
     const keyLength = byteLength(record.key);
@@ -496,7 +499,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Uint8Array {
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
     const timestamp = record.timestamp;
-    assertTimestamp(timestamp);
+    assertTimestamp(timestamp, baseTimestamp);
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const key = record.key;
     const value = record.value;

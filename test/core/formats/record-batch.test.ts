@@ -35,6 +35,7 @@ import {
   RECORDS_COUNT_OFFSET,
   RECORD_BATCH_HEADER_BYTES,
 } from "../../../core/formats/record-batch-header.ts";
+import { AssertionError } from "../../../core/assert.ts";
 import { BATCH_RECORDS_MAX } from "../../../core/limits.ts";
 import { FIXTURES, type Fixture } from "../../fixtures/record-batch/fixtures.ts";
 
@@ -160,6 +161,13 @@ describe("encode (contract: wasm kernel and TS twin)", () => {
         }
       });
     }
+
+    test(`${name}: timestamps follow Kafka's rule (>= 0, or -1 for none); breaking it is a bug, not a Result`, () => {
+      const none = decodeRecordBatch(encode({ records: [{ value: "a", timestamp: -1 }, { value: "b", timestamp: 5 }] }));
+      expect(none.ok && none.value.records.map((r) => r.timestamp)).toEqual([-1, 5]);
+      expect(() => encode({ records: [{ value: "a", timestamp: -2 }] })).toThrow(AssertionError);
+      expect(() => encode({ records: [{ value: "a", timestamp: 1.5 }] })).toThrow(AssertionError);
+    });
 
     test(`${name}: large timestamps and deltas stay exact`, () => {
       const input: RecordBatchInput = {
