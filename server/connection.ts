@@ -23,7 +23,8 @@ import { FrameReader, HANDSHAKE_FRAME_BYTES_MAX } from "../core/formats/protocol
 import { encodeErrorResponse } from "../core/formats/protocol/envelope.ts";
 import { ErrorCode } from "../core/formats/protocol/errors.ts";
 import { decodeRequest, encodeRequestFailureResponse } from "../core/formats/protocol/messages.ts";
-import type { FileRangeSender, FileRangeTarget } from "./file-range.ts";
+import type { FramePart } from "../core/formats/protocol/frame.ts";
+import { type FileRangeSender, type FileRangeTarget, readRangesNow } from "./file-range.ts";
 import { dispatch } from "./handlers/dispatch.ts";
 import { OutboundQueue } from "./outbound-queue.ts";
 import { CLOSE_CONNECTION, NO_REPLY, type Reply, type RequestScope, type ServerContext } from "./server-context.ts";
@@ -42,7 +43,8 @@ export type CloseReason =
   | "server_closing";
 
 interface Slot {
-  reply: Reply | null;
+  reply: Reply | typeof CLOSE_CONNECTION_SEND_FAILED | null;
+  written: boolean;
 }
 
 /** The server-side state of one client connection. */
@@ -173,7 +175,7 @@ export class Connection implements RequestScope {
     if (!decoded.ok) {
       const answer = encodeRequestFailureResponse(decoded);
       if (answer === null) return this.close(decoded.error as CloseReason);
-      this.slots.push({ reply: answer });
+      this.slots.push({ reply: answer, written: false });
       this.writeReady();
       return;
     }
@@ -181,7 +183,7 @@ export class Connection implements RequestScope {
       this.greeted = true;
       this.reader.maxFrameBytes = this.context.limits.socketRequestMaxBytes;
     }
-    const slot: Slot = { reply: null };
+    const slot: Slot = { reply: null, written: false };
     this.slots.push(slot);
     let result: Reply | Promise<Reply>;
     try {
@@ -197,7 +199,18 @@ export class Connection implements RequestScope {
     } else {
       slot.reply = result;
       this.writeReady();
+      this.pinIfWaiting(slot);
     }
+  }
+
+  // A reply that could not be written at once (an earlier answer is still pending) must not keep file ranges:
+  // their descriptors are only trusted in the synchronous block that produced them (see file-range.ts).
+  private pinIfWaiting(slot: Slot): void {
+    const reply = slot.reply;
+    if (slot.written || !Array.isArray(reply) || reply.every((part) => part instanceof Uint8Array)) return;
+    const bytes = readRangesNow(reply);
+    if (bytes === null) slot.reply = CLOSE_CONNECTION_SEND_FAILED;
+    else slot.reply = bytes;
   }
 
   // A handler that throws is a bug (handlers answer bad input with error codes): the request is answered with
@@ -213,6 +226,7 @@ export class Connection implements RequestScope {
     slot.reply = reply;
     this.lastActivityMs = Date.now();
     this.writeReady();
+    this.pinIfWaiting(slot);
     this.scheduleFlush();
   }
 
@@ -223,6 +237,7 @@ export class Connection implements RequestScope {
       const slot = this.slots[this.slotsHead]!;
       const reply = slot.reply;
       if (reply === null) return;
+      slot.written = true;
       this.slots[this.slotsHead++] = EMPTY_SLOT;
       if (this.slotsHead === this.slots.length) {
         this.slots.length = 0;
@@ -233,6 +248,7 @@ export class Connection implements RequestScope {
       }
       if (reply === NO_REPLY) continue;
       if (reply === CLOSE_CONNECTION) return this.close("acks0_failed");
+      if (reply === CLOSE_CONNECTION_SEND_FAILED) return this.close("send_failed");
       if (reply instanceof Uint8Array) this.queue.push(reply);
       else this.writeParts(reply, 0);
       if (this.closeReason === "handler_failed") return this.close("handler_failed");
@@ -240,7 +256,7 @@ export class Connection implements RequestScope {
   }
 
   // Queues a response's parts; a file range goes through the sender, which may finish later.
-  private writeParts(parts: Exclude<Reply, Uint8Array | symbol>, from: number): void {
+  private writeParts(parts: readonly FramePart[], from: number): void {
     for (let i = from; i < parts.length; i++) {
       const part = parts[i]!;
       if (part instanceof Uint8Array) {
@@ -249,11 +265,14 @@ export class Connection implements RequestScope {
       }
       const sent = this.fileRangeSender.send(this.rangeTarget, part);
       if (sent instanceof Promise) {
+        // The rest of this response is read now, while its descriptors are still trusted.
+        const rest = readRangesNow(parts, i + 1);
+        if (rest === null) return this.close("send_failed");
         this.sending = sent.then(
           (done) => {
             this.sending = null;
             if (done === false) return this.close("send_failed");
-            this.writeParts(parts, i + 1);
+            this.writeParts(rest, 0);
             this.writeReady();
             this.scheduleFlush();
           },
@@ -316,5 +335,8 @@ export class Connection implements RequestScope {
   }
 }
 
+// A pinned reply whose file ranges could not be read: the connection closes when it comes up.
+const CLOSE_CONNECTION_SEND_FAILED: unique symbol = Symbol("close: send failed");
+
 // Replaces a written slot so the array does not keep its answer alive.
-const EMPTY_SLOT: Slot = { reply: NO_REPLY };
+const EMPTY_SLOT: Slot = { reply: NO_REPLY, written: true };

@@ -11,13 +11,19 @@
 //   sendfile(2) (server/sendfile.ts): wait until the queue is empty (`target.drained()`), then copy the range
 //     from the file to the socket's descriptor in the kernel, resuming after EAGAIN once `drain` fires.
 //
-// A sender returns nothing when it is done synchronously, or a promise the connection awaits before it sends
-// anything else; it returns/rejects with "failed" semantics by returning false (or resolving false) when the
-// range can no longer be read (a segment deleted underneath), and the connection is then closed: a frame that
-// was started cannot be finished any other way.
+// A sender returns true (or nothing) when it is done synchronously, or a promise the connection awaits before it
+// sends anything else; false (or a promise of false) means the range could not be read, and the connection is
+// closed: a frame that was started cannot be finished any other way.
+//
+// Validity: a range's descriptor belongs to the engine, which closes it when the topic is deleted (and, after
+// retention, at its next maintenance call), after which the number may be reused for another file. So a range is
+// only trusted during the synchronous block in which the engine produced it: the connection hands it to send()
+// at once when the response is next in line, and otherwise copies it into memory at once (readRangesNow); a
+// sender that continues asynchronously (sendfile after EAGAIN) must not touch `range.fd` after its first
+// synchronous call returns; it can open its own descriptor from the engine's `path` (ByteRange) first.
 import { readSync } from "node:fs";
 import type { Socket } from "bun";
-import type { FileRange } from "../core/formats/protocol/frame.ts";
+import type { FileRange, FramePart } from "../core/formats/protocol/frame.ts";
 import type { OutboundQueue } from "./outbound-queue.ts";
 
 /** What a FileRangeSender writes to: the connection's queue and its socket. */
@@ -38,22 +44,44 @@ export interface FileRangeSender {
   send(target: FileRangeTarget, range: FileRange): boolean | void | Promise<boolean | void>;
 }
 
+/** The bytes of one file range, read now; null when the file no longer holds them. */
+export function readRange(range: FileRange): Uint8Array | null {
+  const buffer = Buffer.allocUnsafe(range.length);
+  let filled = 0;
+  try {
+    while (filled < range.length) {
+      const got = readSync(range.fd, buffer, filled, range.length - filled, range.position + filled);
+      if (got <= 0) return null;
+      filled += got;
+    }
+  } catch {
+    return null;
+  }
+  return buffer;
+}
+
+/** Frame parts with every file range replaced by its bytes, read now; null when a range could not be read. */
+export function readRangesNow(parts: readonly FramePart[], from = 0): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  for (let i = from; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part instanceof Uint8Array) out.push(part);
+    else {
+      const bytes = readRange(part);
+      if (bytes === null) return null;
+      out.push(bytes);
+    }
+  }
+  return out;
+}
+
 /** Reads each range into a Buffer of its size and queues it (the default: faster than sendfile on loopback here). */
 export const readFileRangeSender: FileRangeSender = {
   name: "read",
   send(target, range) {
-    const buffer = Buffer.allocUnsafe(range.length);
-    let filled = 0;
-    try {
-      while (filled < range.length) {
-        const got = readSync(range.fd, buffer, filled, range.length - filled, range.position + filled);
-        if (got <= 0) return false;
-        filled += got;
-      }
-    } catch {
-      return false;
-    }
-    target.queue.push(buffer);
+    const bytes = readRange(range);
+    if (bytes === null) return false;
+    target.queue.push(bytes);
     return true;
   },
 };

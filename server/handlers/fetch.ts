@@ -11,8 +11,10 @@
 import type { ByteRange } from "../../core/engine/partition-log.ts";
 import { encodeResponseParts, type RequestHeader } from "../../core/formats/protocol/envelope.ts";
 import { FetchApi, type FetchRequest, type FetchResponseInput, IsolationLevel } from "../../core/formats/protocol/fetch.ts";
+import type { FramePart } from "../../core/formats/protocol/frame.ts";
 import { partitionKey } from "../fetch-waiters.ts";
-import { NO_REPLY, type Reply, type RequestScope, type ServerContext, errorCode } from "../server-context.ts";
+import { readRangesNow } from "../file-range.ts";
+import { CLOSE_CONNECTION, NO_REPLY, type Reply, type RequestScope, type ServerContext, errorCode } from "../server-context.ts";
 
 type PartitionInput = FetchResponseInput["topics"][number]["partitions"][number];
 
@@ -68,6 +70,9 @@ export function readFetch(context: ServerContext, request: FetchRequest): FetchR
 /** Answers Fetch now, or parks it until minBytes arrive or maxWaitMs passes. */
 export function handleFetch(context: ServerContext, scope: RequestScope, header: RequestHeader, request: FetchRequest): Reply | Promise<Reply> {
   const encode = (read: FetchRead): Reply => encodeResponseParts(FetchApi, header.apiVersion, header.correlationId, read.response);
+  // A parked fetch answers from a timer or a microtask: its ranges are copied out in the block that read them,
+  // since the connection writes the answer later (file-range.ts, "Validity").
+  const encodeNow = (read: FetchRead): Reply => readRangesNow(encode(read) as FramePart[]) ?? CLOSE_CONNECTION;
   const first = readFetch(context, request);
   const waitMs = Math.min(request.maxWaitMs, context.limits.fetchMaxWaitMsMax);
   if (first.anyError || first.recordBytes >= request.minBytes || waitMs <= 0) return encode(first);
@@ -82,15 +87,15 @@ export function handleFetch(context: ServerContext, scope: RequestScope, header:
         }
         const read = readFetch(context, request);
         if (!read.anyError && read.recordBytes < request.minBytes) return false;
-        resolve(encode(read));
+        resolve(encodeNow(read));
         return true;
       },
       expire() {
-        resolve(scope.closed ? NO_REPLY : encode(readFetch(context, request)));
+        resolve(scope.closed ? NO_REPLY : encodeNow(readFetch(context, request)));
       },
     });
     if (waiter === null) {
-      resolve(encode(readFetch(context, request)));
+      resolve(encodeNow(readFetch(context, request)));
       return;
     }
     scope.onClose(() => {
