@@ -230,6 +230,17 @@ describe("data directory", () => {
     expect((await start()).listTopics()).toEqual([]);
   });
 
+  test("a create interrupted after its metadata write gets its directories at the next start", async () => {
+    await writeTopicMetadata(dataDir, [
+      { name: "fresh", id: "0f8fad5b-d9cb-469f-a165-70867728950e", partitions: 2, configs: { "segment.bytes": "1000" }, state: "live" },
+    ]);
+    const broker = await start();
+    const described = must(broker.describeTopic("fresh"));
+    expect(described.partitions.map((p) => p.state)).toEqual(["online", "online"]);
+    expect(described.configs["segment.bytes"]).toBe("1000");
+    expect(existsSync(join(dataDir, "fresh-1"))).toBe(true);
+  });
+
   test("delete dir names fit 255 bytes even for 249-character topics", () => {
     const name = deleteDirName("t".repeat(249), 9999, "0f8fad5b-d9cb-469f-a165-70867728950e");
     expect(name.length).toBe(255);
