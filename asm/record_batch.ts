@@ -26,7 +26,7 @@ const RECORDS_COUNT_OFFSET: usize = 57;
 const LOG_OVERHEAD_BYTES: usize = 12;
 const MAGIC_V2: u8 = 2;
 
-// Record-walk status codes (mirrored as RECORD_SCAN_STATUS in core/formats/record-batch.ts).
+// Record-walk status codes (the same numbers as SCAN_* in core/formats/record-batch.ts).
 const SCAN_OK: i32 = 0;
 const SCAN_BAD_RECORD: i32 = 1;
 const SCAN_VARINT_OVERFLOW: i32 = 2;

@@ -81,8 +81,12 @@ export type RecordBatchError =
   | "decompression_failed"
   | "decompressed_too_large";
 
-// Status codes of the record walk, shared with asm/record_batch.ts (SCAN_*), indexed by code.
+// Status codes of the record walk, the same numbers as asm/record_batch.ts's SCAN_*; SCAN_ERRORS maps them to codes.
 const SCAN_OK = 0;
+const SCAN_BAD_RECORD = 1;
+const SCAN_VARINT_OVERFLOW = 2;
+const SCAN_RECORD_COUNT_MISMATCH = 3;
+const SCAN_OFFSET_DELTA_MISMATCH = 4;
 const SCAN_ERRORS: readonly RecordBatchError[] = ["bad_record", "bad_record", "varint_overflow", "record_count_mismatch", "offset_delta_mismatch"];
 
 /** A record header to write: the key is a string (UTF-8 on the wire), the value bytes, a string or null. */
@@ -572,54 +576,54 @@ export function scanRecordsTs(
   let count = 0;
   let previousOffsetDelta = -1;
   while (cursor.position < end) {
-    if (count === expectedCount) return 3;
+    if (count === expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
     const length = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (length < RECORD_BODY_BYTES_MIN || length > end - cursor.position) return 1;
+    if (length < RECORD_BODY_BYTES_MIN || length > end - cursor.position) return SCAN_BAD_RECORD;
     const recordEnd = cursor.position + length;
     cursor.end = recordEnd;
     cursor.position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
     const timestampDelta = readVarlong(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     // Both terms are safe integers, so a true sum past 2^53 - 1 rounds to at least 2^53: never a false "safe".
-    if (!Number.isSafeInteger(baseTimestamp + timestampDelta)) return 1;
+    if (!Number.isSafeInteger(baseTimestamp + timestampDelta)) return SCAN_BAD_RECORD;
     const offsetDelta = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (allowOffsetGaps ? offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta : offsetDelta !== count) return 4;
+    if (allowOffsetGaps ? offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta : offsetDelta !== count) return SCAN_OFFSET_DELTA_MISMATCH;
     const keyLength = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (keyLength < -1 || keyLength > recordEnd - cursor.position) return 1;
+    if (keyLength < -1 || keyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
     if (keyLength > 0) cursor.position += keyLength;
     const valueLength = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (valueLength < -1 || valueLength > recordEnd - cursor.position) return 1;
+    if (valueLength < -1 || valueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
     if (valueLength > 0) cursor.position += valueLength;
     const headersCount = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
-    if (headersCount < 0 || headersCount > (recordEnd - cursor.position) >> 1) return 1;
+    if (headersCount < 0 || headersCount > (recordEnd - cursor.position) >> 1) return SCAN_BAD_RECORD;
     for (let h = 0; h < headersCount; h++) {
       const headerKeyLength = readVarint(cursor);
       if (cursor.error !== null) return scanStatus(cursor);
-      if (headerKeyLength < 0 || headerKeyLength > recordEnd - cursor.position) return 1;
+      if (headerKeyLength < 0 || headerKeyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
       cursor.position += headerKeyLength;
       const headerValueLength = readVarint(cursor);
       if (cursor.error !== null) return scanStatus(cursor);
-      if (headerValueLength < -1 || headerValueLength > recordEnd - cursor.position) return 1;
+      if (headerValueLength < -1 || headerValueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
       if (headerValueLength > 0) cursor.position += headerValueLength;
     }
-    if (cursor.position !== recordEnd) return 1;
+    if (cursor.position !== recordEnd) return SCAN_BAD_RECORD;
     cursor.end = end;
     count++;
     previousOffsetDelta = offsetDelta;
   }
-  if (count !== expectedCount) return 3;
-  if (!allowOffsetGaps && count > 0 && previousOffsetDelta !== lastOffsetDelta) return 4;
+  if (count !== expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
+  if (!allowOffsetGaps && count > 0 && previousOffsetDelta !== lastOffsetDelta) return SCAN_OFFSET_DELTA_MISMATCH;
   return SCAN_OK;
 }
 
 // "truncated" and "out_of_range" inside a record are malformed records; "overflow" has its own code.
 function scanStatus(cursor: VarintCursor): number {
-  return cursor.error === "overflow" ? 2 : 1;
+  return cursor.error === "overflow" ? SCAN_VARINT_OVERFLOW : SCAN_BAD_RECORD;
 }
 
 interface CheckedBatch {
