@@ -10,7 +10,8 @@
 // become a BigInt on the JS side, which costs more than the whole record's framing.
 import { crc32c } from "./crc32c";
 
-// Header layout (mirrors core/formats/record-batch-header.ts; pinned by test/core/formats/record-batch-header.test.ts).
+// Header layout (mirrors core/formats/record-batch-header.ts, whose constants a test pins; the contract suite checks
+// that this writer's bytes equal the TS twin's and the golden fixtures').
 const LENGTH_OFFSET: usize = 8;
 const PARTITION_LEADER_EPOCH_OFFSET: usize = 12;
 const MAGIC_OFFSET: usize = 16;

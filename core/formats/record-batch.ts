@@ -61,6 +61,8 @@ import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from
 export const RECORD_BODY_BYTES_MIN = 6;
 /** Most framing bytes one record can add around its key, value and header entries (length..headersCount). */
 export const RECORD_FRAMING_BYTES_MAX = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+/** First buffer the incremental builder allocates (it doubles from there up to its batch size). */
+export const BUILDER_INITIAL_BYTES = 16 * 1024;
 /** Control record type of an ABORT transaction marker. */
 export const CONTROL_TYPE_ABORT = 0;
 /** Control record type of a COMMIT transaction marker. */
@@ -382,7 +384,7 @@ export class RecordBatchBuilder {
   ) {
     assert(batchSizeBytes > RECORD_BATCH_HEADER_BYTES && batchSizeBytes <= BATCH_BYTES_MAX, "batchSizeBytes out of range");
     this.options = resolveOptions(options);
-    this.buffer = new Uint8Array(Math.min(batchSizeBytes, 16 * 1024));
+    this.buffer = new Uint8Array(Math.min(batchSizeBytes, BUILDER_INITIAL_BYTES));
   }
 
   /** Records appended so far. */
