@@ -289,6 +289,13 @@ export class PartitionLog {
     return this.syncRoundsDone;
   }
 
+  /** Bytes of index memory held right now (bounded: see the top of this file); for metrics and tests. */
+  indexMemoryBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.indexMemoryBytes();
+    return total;
+  }
+
   /** Number of segments (for tests and metrics). */
   get segmentCount(): number {
     return this.segments.length;

@@ -226,6 +226,33 @@ describe("PartitionLog durability", () => {
   });
 });
 
+describe("PartitionLog flush.ms and memory bounds", () => {
+  test("flush.ms: maybeFlush syncs once the last sync is older than flush.ms", async () => {
+    const clock = new FakeClock();
+    const log = await openLog(temp(), { flushMs: 1000 }, clock);
+    log.append(buildBatch());
+    log.maybeFlush();
+    expect(log.syncing).toBe(false);
+    clock.advance(1000);
+    log.maybeFlush();
+    expect(log.syncing).toBe(true);
+    await log.durable();
+    expect(log.recoveryPoint).toBe(asOffset(1));
+    await log.close();
+  });
+
+  test("reading through many segments keeps at most four inactive segments' indexes in memory", async () => {
+    const log = await openLog(temp(), { segmentBytes: 2000, indexIntervalBytes: 100 });
+    for (let i = 0; i < 200; i++) log.append(buildBatchOfSize(300));
+    expect(log.segmentCount).toBeGreaterThan(20);
+    readAll(log, 0, 300);
+    // Each small segment's two indexes take their initial 64-entry buffers: 64 x 8 + 64 x 12 bytes.
+    const perSegment = 64 * 8 + 64 * 12;
+    expect(log.indexMemoryBytes()).toBeLessThanOrEqual((4 + 1) * perSegment);
+    await log.close();
+  });
+});
+
 describe("PartitionLog retention", () => {
   test("retention.ms deletes old segments by largest timestamp, never the active one", async () => {
     const clock = new FakeClock(1_000_000);
