@@ -80,6 +80,10 @@ async function sendRange(target: FileRangeTarget, range: FileRange, calls: Libc,
   while (true) {
     // Nothing of ours or Bun's may sit in front of the range: wait for the queue, then empty Bun's cork buffer.
     if (target.queue.queuedBytes > 0 || target.queue.isBlocked) await target.drained();
+    // The socket may have closed while we waited, and its descriptor number been reused by another file or
+    // socket: Bun sets `fd` to -1 on close, so the descriptor is re-read after every wait (nothing can close it
+    // between this check and the synchronous sendfile loop below).
+    if (socketFd(target) !== outFd) return false;
     target.socket.flush();
     let position = Number(offset[0]);
     while (position < end) {

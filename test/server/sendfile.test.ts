@@ -37,8 +37,9 @@ interface ServerSide {
   target: FileRangeTarget;
 }
 
-// A minimal connection: an OutboundQueue on the server's socket, drained on `drain`, as the broker's connection does.
-async function connectedPair(expectBytes: number) {
+// A minimal connection: an OutboundQueue on the server's socket, drained on `drain` and woken on close, as the
+// broker's connection does.
+async function connectedPair(expectBytes: number, onServerClose: () => void = () => undefined) {
   let resolveServer!: (side: ServerSide) => void;
   const serverSide = new Promise<ServerSide>((resolve) => (resolveServer = resolve));
   const waiters: (() => void)[] = [];
@@ -63,6 +64,12 @@ async function connectedPair(expectBytes: number) {
       drain() {
         queue.onDrain();
         settle();
+      },
+      // As the broker's connection does: waiters wake on close, and the sender sees the socket is gone.
+      close() {
+        queue.close();
+        onServerClose();
+        for (const wake of waiters.splice(0)) wake();
       },
       data() {},
     },
@@ -124,6 +131,29 @@ describe("sendfileFileRangeSender", () => {
     } finally {
       pair.close();
       fs.closeSync(fd);
+    }
+  });
+
+  test("a socket that closes while the sender waits for drain fails the send instead of writing to a reused descriptor", async () => {
+    const path = join(root, "closing.log");
+    fs.writeFileSync(path, pattern(FILE_BYTES, 5));
+    const fd = fs.openSync(path, "r");
+    // Opened the moment the socket closes, before the sender wakes: it takes the lowest free descriptor, very
+    // likely the socket's old number, and sendfile(2) would happily write to it.
+    const trapPath = join(root, "trap.bin");
+    let trapFd = -1;
+    const pair = await connectedPair(FILE_BYTES, () => (trapFd = fs.openSync(trapPath, "w")));
+    try {
+      const sending = sendfileFileRangeSender.send(pair.target, { fd, position: 0, length: FILE_BYTES });
+      // The receiver shares this event loop and has not read yet: the sender is parked on drain. Close under it.
+      pair.target.socket.end();
+      pair.close();
+      expect(await sending).toBe(false);
+      expect(trapFd).toBeGreaterThanOrEqual(0);
+      expect(fs.fstatSync(trapFd).size).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+      if (trapFd >= 0) fs.closeSync(trapFd);
     }
   });
 
