@@ -421,9 +421,12 @@ export class Broker {
 
   /**
    * The log of one partition (append, read, earliestOffset/latestOffset/offsetForTimestamp, flushed/durable).
-   * UNKNOWN_TOPIC_OR_PARTITION when it does not exist, KAFKA_STORAGE_ERROR when it is offline.
+   * UNKNOWN_TOPIC_OR_PARTITION when it does not exist, KAFKA_STORAGE_ERROR when it is offline,
+   * BROKER_NOT_AVAILABLE once close() has begun.
    */
   partition(topicName: string, partition: number): TopicResult<PartitionLog> {
+    // Logs close during shutdown: hand none out (an append to a closed log is a bug, not an error answer).
+    if (this.closing) return topicFailure("BROKER_NOT_AVAILABLE", "The broker is shutting down.");
     const topic = this.topics.get(topicName);
     const slot = topic?.partitions[partition];
     if (topic === undefined || slot === undefined) {

@@ -171,6 +171,8 @@ describe("data directory", () => {
     expect((failure as BrokerStartError).code).toBe("DATA_DIR_LOCKED");
     expect((failure as Error).message).toContain(String(process.pid));
     await first.close();
+    expect(first.partition("any", 0)).toMatchObject({ ok: false, error: "BROKER_NOT_AVAILABLE" });
+    expect(await first.createTopic("late")).toMatchObject({ ok: false, error: "BROKER_NOT_AVAILABLE" });
     open.splice(open.indexOf(first), 1);
     const second = await start();
     expect(second.listTopics()).toEqual([]);
