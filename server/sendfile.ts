@@ -15,7 +15,7 @@
 // (docs/benchmarks/server.md), so `rivulet broker` uses it by default (rivulet.sendfile.enable=false turns it off).
 // The spike's opposite result measured a bare socket writing 1 MiB chunks, without the broker's per-fetch buffers.
 import { FFIType, dlopen, ptr, read } from "bun:ffi";
-import { readSync } from "node:fs";
+import { fstatSync, readSync } from "node:fs";
 import type { FileRange } from "../core/formats/protocol/frame.ts";
 import { type FileRangeSender, type FileRangeTarget, readFileRangeSender } from "./file-range.ts";
 
@@ -74,12 +74,31 @@ function readByte(fd: number, position: number): Uint8Array | null {
   }
 }
 
+// Which file a descriptor names (device and inode), or null when it is not open.
+function fileIdentity(fd: number): string | null {
+  try {
+    const stat = fstatSync(fd, { bigint: true });
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 async function sendRange(target: FileRangeTarget, range: FileRange, calls: Libc, outFd: number): Promise<boolean> {
   const offset = new BigInt64Array([BigInt(range.position)]);
   const end = range.position + range.length;
+  // The segment's descriptor can be retired (closed) while a slow reader keeps us waiting for drain, and its number
+  // reused: after a wait the descriptor must still name the same file, or the client would get another file's bytes.
+  const file = fileIdentity(range.fd);
+  if (file === null) return false;
+  let waited = false;
   while (true) {
     // Nothing of ours or Bun's may sit in front of the range: wait for the queue, then empty Bun's cork buffer.
-    if (target.queue.queuedBytes > 0 || target.queue.isBlocked) await target.drained();
+    if (target.queue.queuedBytes > 0 || target.queue.isBlocked) {
+      await target.drained();
+      waited = true;
+    }
+    if (waited && fileIdentity(range.fd) !== file) return false;
     // The socket may have closed while we waited, and its descriptor number been reused by another file or
     // socket: Bun sets `fd` to -1 on close, so the descriptor is re-read after every wait (nothing can close it
     // between this check and the synchronous sendfile loop below).

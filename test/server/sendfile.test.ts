@@ -157,6 +157,28 @@ describe("sendfileFileRangeSender", () => {
     }
   });
 
+  test("a segment descriptor retired and reused while the sender waits fails the send: no other file's bytes go out", async () => {
+    const path = join(root, "retired.log");
+    const file = pattern(FILE_BYTES, 9);
+    fs.writeFileSync(path, file);
+    const otherPath = join(root, "other.log");
+    fs.writeFileSync(otherPath, pattern(FILE_BYTES, 10));
+    const fd = fs.openSync(path, "r");
+    const pair = await connectedPair(FILE_BYTES);
+    let other = -1;
+    try {
+      const sending = sendfileFileRangeSender.send(pair.target, { fd, position: 0, length: FILE_BYTES });
+      // Parked on drain (the receiver has not run yet): retire the descriptor; the next open takes its number.
+      fs.closeSync(fd);
+      other = fs.openSync(otherPath, "r");
+      expect(other).toBe(fd);
+      expect(await sending).toBe(false);
+    } finally {
+      if (other >= 0) fs.closeSync(other);
+      pair.close();
+    }
+  });
+
   test("a range past the end of the file fails instead of hanging", async () => {
     const path = join(root, "short.log");
     fs.writeFileSync(path, pattern(100, 3));
