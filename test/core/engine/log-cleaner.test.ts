@@ -214,6 +214,20 @@ describe("compaction", () => {
     expect(readAll(log)).toEqual(latestPerKey([...first, ...second]));
   });
 
+  test("max.compaction.lag.ms makes old dirty data due whatever the ratio", async () => {
+    await start();
+    const log = await compactedTopic("overdue", { "min.cleanable.dirty.ratio": 1, "max.compaction.lag.ms": 5_000 });
+    const first = appendWorkload(log, 15, 30, 5);
+    log.rollNow();
+    expect((await broker.runCleaner()).partitionsCleaned).toBe(1);
+    const second = appendWorkload(log, 16, 3, 5);
+    log.rollNow();
+    expect((await broker.runCleaner()).partitionsCleaned).toBe(0);
+    clock.advance(5_001);
+    expect((await broker.runCleaner()).partitionsCleaned).toBe(1);
+    expect(readAll(log)).toEqual(latestPerKey([...first, ...second]));
+  });
+
   test("compact,delete compacts and applies retention", async () => {
     await start();
     const log = await compactedTopic("both", { "cleanup.policy": "compact,delete", "retention.ms": 100_000 });
