@@ -1,6 +1,6 @@
 // Crash test of the whole broker: `rivulet broker` runs as a child process, the test produces with acks=all over
 // the raw protocol (a few requests pipelined), and SIGKILLs the broker at seeded random points: after a random
-// number of acknowledgements, with more requests in flight. After each kill the broker restarts on the same data
+// number of acknowledgements, at once or after a random few milliseconds, always with requests in flight. After each kill the broker restarts on the same data
 // dir and the test fetches the whole log back: every acknowledged record must be there, at the offset its
 // acknowledgement named, exactly once, and the log must hold records in the order they were sent (records whose
 // request was in flight at the kill may or may not be there: their outcome was never reported).
@@ -22,6 +22,7 @@ const TOPIC = "crash";
 const RECORDS_PER_BATCH_MAX = 20;
 const IN_FLIGHT_MAX = 4;
 const ACKS_BEFORE_KILL_MAX = 40;
+const KILL_DELAY_MS_MAX = 30;
 // A segment rolls every few KiB so kills also land around rolls and index writes.
 const SEGMENT_BYTES = 16 * 1024;
 
@@ -48,8 +49,10 @@ interface Acked {
   offset: number;
 }
 
-// Produces batches of consecutive sequence numbers, IN_FLIGHT_MAX at a time, until `killAfter` acknowledgements
-// have arrived; then SIGKILLs the broker with the rest still in flight. Returns what was acknowledged.
+// Produces batches of consecutive sequence numbers, IN_FLIGHT_MAX at a time. After `killAfter` acknowledgements the
+// broker is SIGKILLed, either at once or after a random delay of up to KILL_DELAY_MS_MAX while producing goes on
+// (so the kill also lands mid-request, mid-append and mid-fsync). Answers that arrive before the connection dies
+// count as acknowledged; the rest were never acknowledged. Returns what was acknowledged.
 async function produceUntilKill(broker: BrokerProcess, client: RawClient, firstSequence: number, killAfter: number, rng: () => number) {
   const acked: Acked[] = [];
   let nextSequence = firstSequence;
@@ -61,19 +64,32 @@ async function produceUntilKill(broker: BrokerProcess, client: RawClient, firstS
     inFlight.push({ correlationId, first: nextSequence, count });
     nextSequence += count;
   };
+  const killDelayMs = rng() < 0.5 ? 0 : Math.floor(rng() * KILL_DELAY_MS_MAX);
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
   let acks = 0;
-  while (acks < killAfter) {
-    while (inFlight.length < IN_FLIGHT_MAX) sendOne();
-    const request = inFlight.shift()!;
-    const response = await client.receive(ProduceApi, request.correlationId);
-    const answer = response.topics[0]!.partitions[0]!;
-    expect(answer.errorCode).toBe(0);
-    for (let i = 0; i < request.count; i++) acked.push({ sequence: request.first + i, offset: answer.baseOffset + i });
-    acks++;
+  const kill = () => broker.process.kill("SIGKILL");
+  if (killAfter === 0) killTimer = setTimeout(kill, killDelayMs);
+  try {
+    while (!client.isClosed) {
+      while (inFlight.length < IN_FLIGHT_MAX) sendOne();
+      const request = inFlight.shift()!;
+      let response;
+      try {
+        response = await client.receive(ProduceApi, request.correlationId);
+      } catch (error) {
+        if (client.isClosed) break;
+        throw error;
+      }
+      const answer = response.topics[0]!.partitions[0]!;
+      expect(answer.errorCode).toBe(0);
+      for (let i = 0; i < request.count; i++) acked.push({ sequence: request.first + i, offset: answer.baseOffset + i });
+      if (++acks === killAfter) killTimer = setTimeout(kill, killDelayMs);
+    }
+  } finally {
+    clearTimeout(killTimer);
   }
-  // Kill with requests in flight: some may be written, some not; none was acknowledged.
-  while (inFlight.length < IN_FLIGHT_MAX) sendOne();
   expect(await broker.stop("SIGKILL")).not.toBe(0);
+  expect(broker.process.signalCode).toBe("SIGKILL");
   return { acked, nextSequence };
 }
 
