@@ -15,6 +15,7 @@ import {
   FLAG_DATA_DIR,
   FLAG_HOST,
   FLAG_PORT,
+  brokerConfigDocs,
   brokerOptionsFromConfig,
   parseSetArgument,
   readConfigFile,
@@ -80,7 +81,12 @@ Options:
   --set KEY=VALUE    A broker config by its Kafka name (repeatable; later wins)
   --help             This text
 
-Stops cleanly on SIGTERM or SIGINT. Broker configs: docs/cli.md.`;
+Stops cleanly on SIGTERM or SIGINT.
+
+Broker configs (Kafka's names; also every log.* topic default, see docs/cli.md):
+${brokerConfigDocs()
+  .map((doc) => `  ${doc.name.padEnd(32)} ${doc.defaultValue}`)
+  .join("\n")}`;
 
 const DUMP_LOG_USAGE = `Usage: rivulet dump-log FILE... [--print-data-log]
 
@@ -217,6 +223,7 @@ async function runBroker(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT_FAILURE;
   }
   io.out(`rivulet broker listening on ${formatAddress(server.host, server.port)} (data: ${config.dataDir})`);
+  if (config.explicitKeys.length > 0) io.err(`rivulet broker: configured: ${config.explicitKeys.join(", ")}`);
   const sender = !config.sendfileEnable ? "read+write" : sendfileAvailable() ? "sendfile" : "read+write (sendfile unavailable here)";
   io.err(`rivulet broker: fetches send file ranges with ${sender}`);
 

@@ -12,6 +12,7 @@ import {
   FLAG_DATA_DIR,
   FLAG_HOST,
   FLAG_PORT,
+  brokerConfigDocs,
   brokerOptionsFromConfig,
   serverLimitsFromConfig,
   parseSetArgument,
@@ -186,6 +187,16 @@ describe("resolveBrokerConfig", () => {
     const failure = refused([set("log.cleaner.min.compaction.lag.ms", "10"), set("log.cleaner.max.compaction.lag.ms", "5")]);
     expect(failure.error).toBe("invalid_value");
     expect(failure.message).toContain("min.compaction.lag.ms");
+  });
+
+  test("every documented setting is a known key, and its documented default is what an empty config resolves to", () => {
+    const defaults = resolved([]);
+    for (const doc of brokerConfigDocs()) {
+      expect(BROKER_CONFIG_KEYS).toContain(doc.name);
+      // Setting a documented default explicitly changes nothing.
+      const explicit = resolved([set(doc.name, doc.defaultValue)]);
+      expect({ ...explicit, explicitKeys: [], topicDefaults: {} }).toEqual({ ...defaults, explicitKeys: [], topicDefaults: {} });
+    }
   });
 
   test("every documented key resolves with a valid value", () => {

@@ -210,6 +210,7 @@ describe("rivulet usage and dump-log", () => {
     const brokerHelp = captureIo();
     expect(await runCli(["broker", "--help"], brokerHelp)).toBe(EXIT_OK);
     expect(brokerHelp.stdout.join("\n")).toContain("--data-dir");
+    expect(brokerHelp.stdout.join("\n")).toContain("rivulet.sendfile.enable          true");
   });
 
   test("dump-log prints a segment, with records on request; a missing file exits 1", async () => {
