@@ -54,6 +54,7 @@ import {
   unlinkIfExists,
 } from "./segment.ts";
 import { SegmentWriter } from "./segment-writer.ts";
+import { firstRecordAtOrAfter } from "./record-timestamps.ts";
 import { SWAP_MANIFEST_FILE_NAME, SWAP_SEGMENTS_MAX, readSwapManifest, writeSwapManifest } from "./swap-manifest.ts";
 
 /** Inactive segments whose indexes stay in memory after a lookup (least recently used are dropped). */
@@ -561,9 +562,11 @@ export class PartitionLog {
   }
 
   /**
-   * ListOffsets by timestamp: the first batch whose maxTimestamp >= `timestamp`, reported as its base offset (or
-   * the log start offset if higher) and maxTimestamp; null when no batch qualifies. Batch granularity: a consumer
-   * starting there sees every record at or after the timestamp (and may see a few earlier ones of that batch).
+   * ListOffsets by timestamp (Kafka's semantics): the first record whose timestamp >= `timestamp`, as its offset
+   * (at least the log start offset) and timestamp; null when none. Found via the time index and a header walk to
+   * the first batch whose maxTimestamp qualifies; inside an uncompressed CreateTime batch the record is exact,
+   * inside a compressed or LogAppendTime batch the batch's base offset and maxTimestamp are returned (for
+   * LogAppendTime that is exact: every record carries maxTimestamp).
    */
   offsetForTimestamp(timestamp: number): Result<TimestampOffset | null, "corrupt"> {
     for (const segment of this.segments) {
@@ -572,8 +575,15 @@ export class PartitionLog {
       this.touchIndexCache(segment);
       if (!found.ok) return err("corrupt");
       if (found.value === null) continue;
-      if (found.value.baseOffset >= this.highWater) return ok(null);
-      return ok({ offset: asOffset(Math.max(found.value.baseOffset, this.logStart)), timestamp: found.value.maxTimestamp });
+      const batch = found.value;
+      if (batch.baseOffset >= this.highWater) return ok(null);
+      // Record precision where the records can be read cheaply (uncompressed CreateTime), else the batch itself.
+      const bytes = segment.readBatchBytes(batch);
+      const record = bytes === null ? null : firstRecordAtOrAfter(bytes, timestamp);
+      if (record !== null && record.ok && record.value !== null) {
+        return ok({ offset: asOffset(Math.max(batch.baseOffset + record.value.offsetDelta, this.logStart)), timestamp: record.value.timestamp });
+      }
+      return ok({ offset: asOffset(Math.max(batch.baseOffset, this.logStart)), timestamp: batch.maxTimestamp });
     }
     return ok(null);
   }

@@ -511,6 +511,12 @@ export class LogSegment {
     return ok(null);
   }
 
+  /** Reads the whole batch at `position` (its size was checked against BATCH_BYTES_MAX by readHeader). */
+  readBatchBytes(batch: BatchPosition): Uint8Array | null {
+    const bytes = new Uint8Array(batch.sizeBytes);
+    return readFully(this.descriptor(), bytes, batch.sizeBytes, batch.position) === batch.sizeBytes ? bytes : null;
+  }
+
   /** The largest timestamp in the segment: the time index's last entry, else the file's mtime (as Kafka does). */
   largestTimestamp(): number {
     if (this.maxTimestampSoFar !== NO_TIMESTAMP) return this.maxTimestampSoFar;

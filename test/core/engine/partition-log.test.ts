@@ -138,25 +138,36 @@ describe("PartitionLog append and read", () => {
 });
 
 describe("PartitionLog offsetForTimestamp", () => {
-  test("matches a naive scan over batches (Kafka ListOffsets at batch granularity)", async () => {
+  test("matches a naive scan over records (Kafka ListOffsets: first record with timestamp >= target)", async () => {
     const log = await openLog(temp(), { segmentBytes: 3000, indexIntervalBytes: 200 });
-    const batches: { base: number; maxTimestamp: number }[] = [];
+    const records: { offset: number; timestamp: number }[] = [];
     let t = 10_000;
     for (let i = 0; i < 150; i++) {
       // Timestamps mostly grow, sometimes go back (CreateTime is the producer's clock).
       t += i % 7 === 3 ? -40 : 17;
-      const records = 1 + (i % 3);
-      const r = log.append(buildBatch({ records, baseTimestamp: t, timestampStep: 2 }));
-      batches.push({ base: r.baseOffset, maxTimestamp: t + (records - 1) * 2 });
+      const count = 1 + (i % 3);
+      const r = log.append(buildBatch({ records: count, baseTimestamp: t, timestampStep: 2 }));
+      for (let k = 0; k < count; k++) records.push({ offset: r.baseOffset + k, timestamp: t + k * 2 });
     }
-    const naive = (target: number) => batches.find((b) => b.maxTimestamp >= target) ?? null;
-    for (let target = 9_900; target <= t + 50; target += 13) {
+    const naive = (target: number) => records.find((rec) => rec.timestamp >= target) ?? null;
+    for (let target = 9_900; target <= t + 50; target += 3) {
       const got = log.offsetForTimestamp(target);
       expect(got.ok).toBe(true);
       if (!got.ok) continue;
       const want = naive(target);
-      expect(got.value === null ? null : [got.value.offset, got.value.timestamp]).toEqual(want === null ? null : [want.base, want.maxTimestamp]);
+      expect(got.value === null ? null : [got.value.offset, got.value.timestamp]).toEqual(want === null ? null : [want.offset, want.timestamp]);
     }
+    await log.close();
+  });
+
+  test("LogAppendTime batches answer with the batch's base offset and append time", async () => {
+    const clock = new FakeClock(5_000);
+    const log = await openLog(temp(), { messageTimestampType: "LogAppendTime" }, clock);
+    log.append(buildBatch({ records: 3 }));
+    clock.advance(100);
+    log.append(buildBatch({ records: 3 }));
+    const got = log.offsetForTimestamp(5_050);
+    expect(got.ok && got.value).toEqual({ offset: asOffset(3), timestamp: 5_100 });
     await log.close();
   });
 });
