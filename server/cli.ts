@@ -230,8 +230,17 @@ async function runBroker(args: readonly string[], io: CliIo): Promise<number> {
   const signal = await shutdown;
   io.err(`rivulet broker: ${signal} received, shutting down`);
   // Stop accepting and answer what was read, then sync and checkpoint every log and release the lock.
-  await server.close();
-  await broker.close();
+  try {
+    await server.close();
+  } finally {
+    // Even when the server fails to close, the logs are synced and the lock released.
+    try {
+      await broker.close();
+    } catch (error) {
+      io.err(`rivulet broker: shutdown failed: ${(error as Error).message}; the next start recovers the log tails`);
+      return EXIT_FAILURE;
+    }
+  }
   io.err("rivulet broker: stopped cleanly");
   return EXIT_OK;
 }
