@@ -10,7 +10,8 @@
 // correlation id lets a client check that; Produce with acks=0 gets no response at all (as in Kafka).
 //
 // Decoding never throws: msgpack that msgpackr rejects is "malformed", a value of the wrong shape is
-// "bad_envelope"; both mean the connection can not be trusted any more and should be closed.
+// "bad_envelope", more array/map elements than the decode budget is "too_large"; all mean the connection can not
+// be trusted any more and should be closed.
 import { type Result, err, ok } from "../result.ts";
 import { assert } from "../../assert.ts";
 import { type ApiDefinition, type RequestOf, type ResponseOf, apiVersionRange } from "./api-keys.ts";
@@ -21,6 +22,15 @@ import { type DecodeResult, INVALID, decodeAs, int16, int32 } from "./schema.ts"
 
 /** Longest client id accepted, in UTF-16 units (Kafka's client id is an int16-length string). */
 export const CLIENT_ID_CHARS_MAX = 0x7fff;
+
+/**
+ * Most array and map elements a broker decodes from one request (about 8-16 MiB of JS arrays): a Produce to
+ * 10,000 partitions needs about 40,000, a Fetch or ListOffsets of 100,000 partitions about 500,000.
+ */
+export const REQUEST_ELEMENTS_MAX_DEFAULT = 1 << 20;
+
+/** Most elements a client decodes from one response: responses come from a trusted broker and Metadata can be big. */
+export const RESPONSE_ELEMENTS_MAX_DEFAULT = 1 << 23;
 
 /** Fields every request carries before its body. */
 export interface RequestHeader {
@@ -42,15 +52,21 @@ export interface ResponseEnvelope {
   body: unknown;
 }
 
-/** Why an envelope could not be read: the connection should be closed. */
-export type EnvelopeError = "malformed" | "bad_envelope";
+/**
+ * Why an envelope could not be read; the connection should be closed. "too_large": more array/map elements than
+ * the decode budget allows.
+ */
+export type EnvelopeError = "malformed" | "bad_envelope" | "too_large";
 
 const REQUEST_FIELDS = 5;
 const RESPONSE_FIELDS = 3;
 
 /** Reads the request envelope of one frame body. Never throws. */
-export function decodeRequestEnvelope(frameBody: Uint8Array): Result<RequestEnvelope, EnvelopeError> {
-  const unpacked = unpackValue(frameBody);
+export function decodeRequestEnvelope(
+  frameBody: Uint8Array,
+  maxElements: number = REQUEST_ELEMENTS_MAX_DEFAULT,
+): Result<RequestEnvelope, EnvelopeError> {
+  const unpacked = unpackValue(frameBody, maxElements);
   if (!unpacked.ok) return unpacked;
   const value = unpacked.value;
   if (!Array.isArray(value) || value.length !== REQUEST_FIELDS) return err("bad_envelope");
@@ -64,8 +80,11 @@ export function decodeRequestEnvelope(frameBody: Uint8Array): Result<RequestEnve
 }
 
 /** Reads the response envelope of one frame body. Never throws. */
-export function decodeResponseEnvelope(frameBody: Uint8Array): Result<ResponseEnvelope, EnvelopeError> {
-  const unpacked = unpackValue(frameBody);
+export function decodeResponseEnvelope(
+  frameBody: Uint8Array,
+  maxElements: number = RESPONSE_ELEMENTS_MAX_DEFAULT,
+): Result<ResponseEnvelope, EnvelopeError> {
+  const unpacked = unpackValue(frameBody, maxElements);
   if (!unpacked.ok) return unpacked;
   const value = unpacked.value;
   if (!Array.isArray(value) || value.length !== RESPONSE_FIELDS) return err("bad_envelope");

@@ -8,6 +8,7 @@ import { CreateTopicsApi } from "./create-topics.ts";
 import { DeleteTopicsApi } from "./delete-topics.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import {
+  REQUEST_ELEMENTS_MAX_DEFAULT,
   type EnvelopeError,
   type RequestBodyError,
   type RequestHeader,
@@ -61,9 +62,12 @@ export type RequestDecodeFailure =
   | { ok: false; error: EnvelopeError }
   | { ok: false; error: RequestBodyError; header: RequestHeader; field: string | null };
 
-/** Decodes one request frame body completely. Never throws. */
-export function decodeRequest(frameBody: Uint8Array): { ok: true; value: DecodedRequest } | RequestDecodeFailure {
-  const envelope = decodeRequestEnvelope(frameBody);
+/** Decodes one request frame body completely (`maxElements`: see REQUEST_ELEMENTS_MAX_DEFAULT). Never throws. */
+export function decodeRequest(
+  frameBody: Uint8Array,
+  maxElements: number = REQUEST_ELEMENTS_MAX_DEFAULT,
+): { ok: true; value: DecodedRequest } | RequestDecodeFailure {
+  const envelope = decodeRequestEnvelope(frameBody, maxElements);
   if (!envelope.ok) return envelope;
   const { body, ...header } = envelope.value;
   const api = API_BY_KEY.get(header.apiKey);

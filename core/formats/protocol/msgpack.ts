@@ -20,17 +20,150 @@ const unpackOptions = { useRecords: false, mapsAsObjects: false, int64AsType: "a
 const unpackr = new Unpackr(unpackOptions as unknown as Options);
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/** Deepest nesting of arrays and maps a frame may have: twice the deepest schema (a Fetch response is 8 deep). */
+export const MSGPACK_DEPTH_MAX = 16;
+
+/** Why a msgpack value was refused before decoding: bad bytes, or more elements than the caller's budget. */
+export type ScanError = "malformed" | "too_large";
+
+const scanStack = new Float64Array(MSGPACK_DEPTH_MAX);
+
 /**
- * Decodes exactly one msgpack value filling all of `bytes`. Never throws: anything msgpackr rejects, and trailing
- * bytes after the value, are "malformed".
+ * Walks the msgpack structure of `bytes` without allocating: exactly one value must fill them, nesting may not
+ * exceed MSGPACK_DEPTH_MAX, and the arrays and maps together may not hold more than `maxElements` elements.
+ * Extension types (and the never-used byte 0xc1) are refused: the protocol has none, and msgpackr gives some of
+ * them meanings (records, bundled strings) that would read the bytes differently from this scan.
  */
-export function unpackValue(bytes: Uint8Array): Result<unknown, "malformed"> {
+export function scanValue(bytes: Uint8Array, maxElements: number): "ok" | ScanError {
+  // HOT PATH (bench/protocol.bench.ts, "decode checked"): one pass over the headers; strings and bins are
+  // skipped by their length, so a frame of large batches costs a few dozen steps.
+  const end = bytes.byteLength;
+  let position = 0;
+  let elements = 0;
+  let depth = 0;
+  let pending = 1; // values still to read in the innermost open container
+  for (;;) {
+    if (pending === 0) {
+      if (depth === 0) break;
+      depth -= 1;
+      pending = scanStack[depth] as number;
+      continue;
+    }
+    if (position >= end) return "malformed";
+    pending -= 1;
+    const token = bytes[position] as number;
+    let children = 0;
+    if (token < 0x80 || token >= 0xe0) position += 1;
+    else if (token < 0x90) {
+      children = (token & 0x0f) * 2;
+      position += 1;
+    } else if (token < 0xa0) {
+      children = token & 0x0f;
+      position += 1;
+    } else if (token < 0xc0) position += 1 + (token & 0x1f);
+    else {
+      switch (token) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          position += 1;
+          break;
+        case 0xcc:
+        case 0xd0:
+          position += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          position += 3;
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          position += 5;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          position += 9;
+          break;
+        case 0xc4:
+        case 0xd9:
+          if (position + 2 > end) return "malformed";
+          position += 2 + (bytes[position + 1] as number);
+          break;
+        case 0xc5:
+        case 0xda:
+          if (position + 3 > end) return "malformed";
+          position += 3 + readUint16(bytes, position + 1);
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (position + 5 > end) return "malformed";
+          position += 5 + readUint32(bytes, position + 1);
+          break;
+        case 0xdc:
+          if (position + 3 > end) return "malformed";
+          children = readUint16(bytes, position + 1);
+          position += 3;
+          break;
+        case 0xdd:
+          if (position + 5 > end) return "malformed";
+          children = readUint32(bytes, position + 1);
+          position += 5;
+          break;
+        case 0xde:
+          if (position + 3 > end) return "malformed";
+          children = readUint16(bytes, position + 1) * 2;
+          position += 3;
+          break;
+        case 0xdf:
+          if (position + 5 > end) return "malformed";
+          children = readUint32(bytes, position + 1) * 2;
+          position += 5;
+          break;
+        default:
+          return "malformed";
+      }
+    }
+    if (position > end) return "malformed";
+    if (children > 0) {
+      // Every element takes at least one byte: more children than bytes left can never be satisfied.
+      if (children > end - position) return "malformed";
+      elements += children;
+      if (elements > maxElements) return "too_large";
+      if (depth === MSGPACK_DEPTH_MAX) return "malformed";
+      scanStack[depth] = pending;
+      depth += 1;
+      pending = children;
+    }
+  }
+  return position === end ? "ok" : "malformed";
+}
+
+function readUint16(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
+}
+
+/**
+ * Decodes exactly one msgpack value filling all of `bytes`. Never throws. The structure is scanned first
+ * (scanValue), so msgpackr only ever sees plain msgpack within the element budget: decoding expands a frame
+ * about 8x in memory (a one-byte nil becomes an array slot), and the budget bounds that independently of the
+ * frame size. Anything msgpackr still rejects is "malformed".
+ */
+export function unpackValue(bytes: Uint8Array, maxElements: number): Result<unknown, ScanError> {
+  const scanned = scanValue(bytes, maxElements);
+  if (scanned !== "ok") return err(scanned);
   let value: unknown;
   let end = -1;
   try {
     // unpackMultiple stops after the first value when the callback returns false. Used instead of `unpack`
     // because `unpack` reports trailing bytes by JSON-stringifying the whole decoded value: a cost an attacker
-    // could choose (a 100 MiB `bin` plus one stray byte).
+    // could choose (a 100 MiB `bin` plus one stray byte). The scan already refuses trailing bytes; this is the
+    // second lock on the same door.
     unpackr.unpackMultiple(bytes, (decoded: unknown, _start?: number, stop?: number) => {
       value = decoded;
       end = stop ?? -1;

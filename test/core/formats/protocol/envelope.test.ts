@@ -3,6 +3,8 @@ import { ApiKey, API_VERSION_RANGES, apiVersionRange } from "../../../../core/fo
 import { ApiVersionsApi, apiVersionsResponse } from "../../../../core/formats/protocol/api-versions.ts";
 import {
   CLIENT_ID_CHARS_MAX,
+  REQUEST_ELEMENTS_MAX_DEFAULT,
+  RESPONSE_ELEMENTS_MAX_DEFAULT,
   decodeRequestEnvelope,
   decodeResponseBody,
   decodeResponseEnvelope,
@@ -44,9 +46,22 @@ describe("request envelope", () => {
     for (const value of bad) expect(decodeRequestEnvelope(packValue(value))).toEqual({ ok: false, error: "bad_envelope" });
     expect(decodeRequestEnvelope(new Uint8Array([0x95, 3]))).toEqual({ ok: false, error: "malformed" });
     expect(decodeRequestEnvelope(new Uint8Array(0))).toEqual({ ok: false, error: "malformed" });
-    expect(decodeRequestEnvelope(new Uint8Array([0xc1]))).toEqual({ ok: false, error: "bad_envelope" });
-    // msgpack extension types (timestamps, msgpackr's own) decode to objects no field accepts.
-    expect(decodeRequestEnvelope(new Uint8Array([0xd6, 0xff, 0, 0, 0, 1]))).toEqual({ ok: false, error: "bad_envelope" });
+    expect(decodeRequestEnvelope(new Uint8Array([0xc1]))).toEqual({ ok: false, error: "malformed" });
+    // msgpack extension types (timestamps, msgpackr's own) are refused before msgpackr sees them.
+    expect(decodeRequestEnvelope(new Uint8Array([0xd6, 0xff, 0, 0, 0, 1]))).toEqual({ ok: false, error: "malformed" });
+  });
+});
+
+describe("decode budgets", () => {
+  test("a request with more elements than the budget is too_large (close), responses get a larger budget", () => {
+    const manyTopics = packValue([3, 0, 1, null, [Array.from({ length: 2000 }, (_, i) => `t${i}`), false]]);
+    expect(decodeRequestEnvelope(manyTopics).ok).toBe(true);
+    expect(decodeRequestEnvelope(manyTopics, 1000)).toEqual({ ok: false, error: "too_large" });
+    expect(decodeRequest(manyTopics, 1000)).toEqual({ ok: false, error: "too_large" });
+    expect(REQUEST_ELEMENTS_MAX_DEFAULT).toBeLessThan(RESPONSE_ELEMENTS_MAX_DEFAULT);
+    const bigResponse = packValue([1, 0, [new Array(REQUEST_ELEMENTS_MAX_DEFAULT + 1).fill(0)]]);
+    expect(decodeResponseEnvelope(bigResponse).ok).toBe(true);
+    expect(decodeResponseEnvelope(bigResponse, REQUEST_ELEMENTS_MAX_DEFAULT)).toEqual({ ok: false, error: "too_large" });
   });
 });
 

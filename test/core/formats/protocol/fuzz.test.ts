@@ -132,8 +132,8 @@ test(`${CASES} mutated frames: framer + envelopes + message decoders never throw
 
   expect(thrown).toEqual([]);
   const allowed = new Set(["frame:incomplete", "frame:bad_length", "frame:too_large", "request:ok", "request:malformed",
-    "request:bad_envelope", "request:unknown_api_key", "request:unsupported_version", "request:bad_field", "response:ok",
-    "response:malformed", "response:bad_envelope", "response:bad_field"]);
+    "request:bad_envelope", "request:too_large", "request:unknown_api_key", "request:unsupported_version", "request:bad_field", "response:ok",
+    "response:malformed", "response:bad_envelope", "response:too_large", "response:bad_field"]);
   for (const key of outcomes.keys()) expect(allowed.has(key)).toBe(true);
   // The mutations reach every layer: some frames decode, and each kind of rejection happens.
   for (const key of ["request:ok", "request:malformed", "request:bad_envelope", "request:bad_field", "request:unknown_api_key",

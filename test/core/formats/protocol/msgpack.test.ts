@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { concatFrameParts } from "../../../../core/formats/protocol/frame.ts";
-import { INLINE_BIN_BYTES_MAX, MsgpackWriter, packValue, unpackValue } from "../../../../core/formats/protocol/msgpack.ts";
+import { INLINE_BIN_BYTES_MAX, MSGPACK_DEPTH_MAX, MsgpackWriter, packValue, scanValue, unpackValue } from "../../../../core/formats/protocol/msgpack.ts";
 import { patternBytes } from "./samples.ts";
+
+const BUDGET = 1 << 20;
 
 // Bytes the writer produces for one value, without the 4-byte frame prefix.
 function written(write: (writer: MsgpackWriter) => void): Uint8Array {
@@ -56,7 +58,7 @@ describe("MsgpackWriter agrees with msgpackr byte for byte", () => {
     expect(parts.includes(small)).toBe(false);
     const frame = concatFrameParts(parts);
     expect(new DataView(frame.buffer).getUint32(0)).toBe(frame.byteLength - 4);
-    const value = unpackValue(frame.subarray(4));
+    const value = unpackValue(frame.subarray(4), BUDGET);
     expect(value).toEqual({ ok: true, value: [concatFrameParts([small, large, small]), new Uint8Array(0)] });
   });
 
@@ -69,7 +71,7 @@ describe("MsgpackWriter agrees with msgpackr byte for byte", () => {
     }
     const frame = concatFrameParts(writer.finishParts());
     expect(new DataView(frame.buffer).getUint32(0)).toBe(frame.byteLength - 4);
-    const value = unpackValue(frame.subarray(4));
+    const value = unpackValue(frame.subarray(4), BUDGET);
     expect(value.ok).toBe(true);
     if (value.ok) expect((value.value as unknown[]).length).toBe(1000);
   });
@@ -78,23 +80,22 @@ describe("MsgpackWriter agrees with msgpackr byte for byte", () => {
 describe("unpackValue", () => {
   test("decodes exactly one value; trailing, truncated or empty input is malformed", () => {
     const packed = packValue([1, "two", patternBytes(10)]);
-    expect(unpackValue(packed).ok).toBe(true);
-    expect(unpackValue(concatFrameParts([packed, new Uint8Array([0])]))).toEqual({ ok: false, error: "malformed" });
+    expect(unpackValue(packed, BUDGET).ok).toBe(true);
+    expect(unpackValue(concatFrameParts([packed, new Uint8Array([0])]), BUDGET)).toEqual({ ok: false, error: "malformed" });
     for (let length = 0; length < packed.byteLength; length++) {
-      expect(unpackValue(packed.subarray(0, length))).toEqual({ ok: false, error: "malformed" });
+      expect(unpackValue(packed.subarray(0, length), BUDGET)).toEqual({ ok: false, error: "malformed" });
     }
-    // msgpackr reads the never-used byte 0xc1 as a marker object: no wire type accepts it (envelope.test.ts).
-    expect(unpackValue(new Uint8Array([0xc1])).ok).toBe(true);
+    expect(unpackValue(new Uint8Array([0xc1]), BUDGET)).toEqual({ ok: false, error: "malformed" }); // never used
   });
 
   test("a bin32 header claiming more bytes than the frame holds is malformed, not a short view", () => {
-    expect(unpackValue(new Uint8Array([0xc6, 0, 0, 0, 10, 1, 2, 3]))).toEqual({ ok: false, error: "malformed" });
-    expect(unpackValue(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 1]))).toEqual({ ok: false, error: "malformed" });
+    expect(unpackValue(new Uint8Array([0xc6, 0, 0, 0, 10, 1, 2, 3]), BUDGET)).toEqual({ ok: false, error: "malformed" });
+    expect(unpackValue(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 1]), BUDGET)).toEqual({ ok: false, error: "malformed" });
   });
 
   test("bins decode as views of the input; maps as Map; int64 beyond 2^53 as bigint", () => {
     const input = packValue([patternBytes(100), new Map([["a", 1]]), 2n ** 60n, 2n ** 40n]);
-    const value = unpackValue(input);
+    const value = unpackValue(input, BUDGET);
     if (!value.ok) throw new Error("decode failed");
     const [bin, map, big, fits] = value.value as [Uint8Array, unknown, unknown, unknown];
     expect(bin.buffer).toBe(input.buffer);
@@ -103,8 +104,43 @@ describe("unpackValue", () => {
     expect(fits).toBe(2 ** 40);
   });
 
+  test("extension types are refused: the protocol has none, and msgpackr gives some of them other meanings", () => {
+    for (const bytes of [[0xd4, 0x72, 0x00], [0xd6, 0xff, 0, 0, 0, 1], [0xc7, 1, 0x74, 0], [0xd5, 0x62, 0, 0], [0xc8, 0, 1, 5, 0], [0xc9, 0, 0, 0, 1, 5, 0], [0xd7, 0xff, 0, 0, 0, 0, 0, 0, 0, 0], [0xd8, 1, ...new Array(16).fill(0)]]) {
+      expect(unpackValue(new Uint8Array(bytes), BUDGET)).toEqual({ ok: false, error: "malformed" });
+    }
+  });
+
+  test("the element budget is checked before msgpackr allocates anything", () => {
+    const nils = (count: number) => concatFrameParts([new Uint8Array([0xdd, count >>> 24, (count >>> 16) & 255, (count >>> 8) & 255, count & 255]), new Uint8Array(count).fill(0xc0)]);
+    expect(scanValue(nils(1000), 1000)).toBe("ok");
+    expect(scanValue(nils(1001), 1000)).toBe("too_large");
+    expect(unpackValue(nils(1001), 1000)).toEqual({ ok: false, error: "too_large" });
+    // Nested containers count every element at every level.
+    expect(scanValue(packValue([[1, 2], [3, 4]]), 6)).toBe("ok");
+    expect(scanValue(packValue([[1, 2], [3, 4]]), 5)).toBe("too_large");
+    expect(scanValue(packValue(new Map([[1, 2]])), 2)).toBe("ok");
+    expect(scanValue(packValue(new Map([[1, 2]])), 1)).toBe("too_large");
+  });
+
+  test("the scan agrees with msgpackr on every standard type and length form", () => {
+    const value = [null, true, false, 0, 127, 128, 255, 256, 65535, 65536, 2 ** 32, -1, -33, -129, -32769, -(2 ** 31) - 1, 0.5, 1e300,
+      "", "a".repeat(31), "b".repeat(32), "c".repeat(256), "d".repeat(65536), new Uint8Array(0), new Uint8Array(256), new Uint8Array(65536),
+      new Array(15).fill(1), new Array(16).fill(2), new Array(65536).fill(3), new Map([["k", 1]]), new Map(Array.from({ length: 16 }, (_, i) => [i, i]))];
+    const bytes = packValue(value);
+    expect(scanValue(bytes, 1 << 20)).toBe("ok");
+    for (let length = 0; length < bytes.byteLength; length += 997) expect(scanValue(bytes.subarray(0, length), 1 << 20)).toBe("malformed");
+    expect(scanValue(concatFrameParts([bytes, new Uint8Array([0])]), 1 << 20)).toBe("malformed");
+  });
+
+  test("nesting deeper than MSGPACK_DEPTH_MAX is malformed", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < MSGPACK_DEPTH_MAX; i++) deep = [deep];
+    expect(scanValue(packValue(deep), 1 << 20)).toBe("ok");
+    expect(scanValue(packValue([deep]), 1 << 20)).toBe("malformed");
+  });
+
   test("deep nesting is malformed, not a crash", () => {
     const deep = new Uint8Array(200_000).fill(0x91);
-    expect(unpackValue(deep)).toEqual({ ok: false, error: "malformed" });
+    expect(unpackValue(deep, BUDGET)).toEqual({ ok: false, error: "malformed" });
   });
 });
