@@ -1,6 +1,6 @@
-// The two msgpack tools of the protocol: msgpackr, configured once, for decoding untrusted frames and for the
-// general encoder; and a small hand-written writer that emits a frame as parts, so record bytes are referenced
-// instead of copied (the zero-copy rule in docs/protocol.md).
+// The msgpack tools of the protocol: a structure scan that bounds what decoding may allocate; msgpackr, configured
+// once, for decoding untrusted frames and for the general encoder; and a small hand-written writer that emits a
+// frame as parts, so record bytes are referenced instead of copied (the zero-copy rule in docs/protocol.md).
 //
 // msgpackr options, chosen deliberately:
 //   useRecords: false      plain msgpack, no msgpackr record extension: any client in any language can speak it.
