@@ -9,6 +9,7 @@ import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
 import {
   ApiVersionsApi,
   FrameReader,
+  MetadataApi,
   ProduceApi,
   concatFrameParts,
   decodeResponseBody,
@@ -161,6 +162,33 @@ describe("rivulet broker", () => {
       expect(fs.existsSync(join(dataDir, ".lock"))).toBe(true);
     } finally {
       expect(await broker.stop()).toBe(EXIT_OK);
+    }
+  });
+
+  test("broker configs reach the server: auto.create.topics.enable, num.partitions, max.connections", async () => {
+    const off = started(
+      await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", join(root, "limits"), "--set", "auto.create.topics.enable=false", "--set", "max.connections=1"])),
+    );
+    const client = await RawClient.connect(off.port);
+    try {
+      const metadata = await client.request(MetadataApi, { topics: ["nope"], allowAutoTopicCreation: true });
+      expect(metadata.topics[0]?.errorCode).toBe(3); // UNKNOWN_TOPIC_OR_PARTITION: not auto-created
+      // max.connections=1: a second connection is closed on accept.
+      const second = await RawClient.connect(off.port);
+      await second.waitClosed();
+    } finally {
+      client.close();
+      expect(await off.stop()).toBe(EXIT_OK);
+    }
+    const on = started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", join(root, "auto"), "--set", "num.partitions=3"])));
+    const auto = await RawClient.connect(on.port);
+    try {
+      const metadata = await auto.request(MetadataApi, { topics: ["fresh"], allowAutoTopicCreation: true });
+      expect(metadata.topics[0]?.errorCode).toBe(0);
+      expect(metadata.topics[0]?.partitions).toHaveLength(3);
+    } finally {
+      auto.close();
+      expect(await on.stop()).toBe(EXIT_OK);
     }
   });
 
