@@ -491,7 +491,12 @@ export class PartitionLog {
     const at = this.indexCache.indexOf(segment);
     if (at >= 0) this.indexCache.splice(at, 1);
     this.indexCache.push(segment);
-    while (this.indexCache.length > INDEX_CACHE_SEGMENTS_MAX) this.indexCache.shift()!.unloadIndexes();
+    while (this.indexCache.length > INDEX_CACHE_SEGMENTS_MAX) {
+      const evicted = this.indexCache.shift()!;
+      // A rebuilt index must reach its file before its memory can go (it is synced by the next round).
+      evicted.persistIndexes();
+      evicted.unloadIndexes();
+    }
   }
 
   /**
