@@ -142,3 +142,32 @@ describe("damage in the middle is never truncated silently", () => {
     }
   });
 });
+
+describe("inconsistent segment files", () => {
+  test("a segment whose batches run past the next segment's base offset fails with offset_overlap", async () => {
+    const dir = temp();
+    const written = await writeCrashed(dir, 40, random(11));
+    const files = [...new Set(written.map((w) => w.segmentFile))];
+    expect(files.length).toBeGreaterThan(2);
+    // Rename the second segment to a base offset inside the first one's range.
+    const firstLast = written.filter((w) => w.segmentFile === files[0]).at(-1)!.last;
+    const bogus = String(firstLast).padStart(20, "0");
+    fs.renameSync(join(dir, files[1]!), join(dir, `${bogus}.log`));
+    for (const ext of [".index", ".timeindex"]) fs.rmSync(join(dir, files[1]!.replace(".log", ext)), { force: true });
+    const result = await PartitionLog.open(dir, resolveLogConfig(CONFIG));
+    expect(result instanceof PartitionLog ? "opened" : result.error).toBe("offset_overlap");
+  });
+
+  test("leftover protocol files without a swap manifest are removed at open", async () => {
+    const dir = temp();
+    const written = await writeCrashed(dir, 10, random(12));
+    for (const name of ["00000000000000000000.log.cleaned", "00000000000000000003.log.swap", "00000000000000000000.index.deleted", "rivulet.checkpoint.tmp"]) {
+      fs.writeFileSync(join(dir, name), "junk");
+    }
+    const log = await openLog(dir, CONFIG);
+    expect(fs.readdirSync(dir).filter((n) => /\.(cleaned|swap|deleted|tmp)$/.test(n))).toEqual([]);
+    expectPrefix(log, written, written.length);
+    await log.close();
+  });
+});
+
