@@ -13,11 +13,13 @@
 // and the engine's task intervals (log.retention.check.interval.ms, log.cleaner.backoff.ms,
 // log.flush.scheduler.interval.ms).
 import { readFileSync, statSync } from "node:fs";
-import type { BrokerOptions } from "../core/engine/broker.ts";
+import { type BrokerOptions, FLUSH_CHECK_INTERVAL_MS_DEFAULT, RETENTION_CHECK_INTERVAL_MS_DEFAULT } from "../core/engine/broker.ts";
+import { CLEANER_BACKOFF_MS } from "../core/engine/log-cleaner.ts";
 import { BROKER_CONFIG_NAMES, LONG_NEVER, topicDefaultsFromBrokerConfigs } from "../core/engine/topic-config.ts";
 import { FRAME_BYTES_MAX, HANDSHAKE_FRAME_BYTES_MAX } from "../core/formats/protocol/frame.ts";
 import { BATCH_BYTES_MAX } from "../core/limits.ts";
 import { PROPERTIES_FILE_BYTES_MAX, parseProperties } from "./properties.ts";
+import { NUM_PARTITIONS_DEFAULT } from "./broker-server.ts";
 import { SERVER_LIMITS_DEFAULT, type ServerLimits } from "./server-limits.ts";
 
 /** Default listen host: loopback only, so a broker started without thought is not reachable from the network. */
@@ -26,18 +28,10 @@ export const BROKER_HOST_DEFAULT = "127.0.0.1";
 export const BROKER_PORT_DEFAULT = 9192;
 /** Default data directory, relative to the working directory. */
 export const BROKER_DATA_DIR_DEFAULT = "./data";
-/** Kafka's num.partitions default: partitions of an auto-created topic. */
-export const NUM_PARTITIONS_DEFAULT = 1;
 /** Most partitions num.partitions may ask for (one log, three files and a descriptor per partition). */
 export const NUM_PARTITIONS_MAX = 10_000;
 /** Longest connections.max.idle.ms accepted: a timer's limit (about 24.8 days). */
 export const CONNECTIONS_MAX_IDLE_MS_MAX = 0x7fffffff;
-/** Kafka's log.cleaner.backoff.ms default: how often the cleaner looks for dirty partitions. */
-export const CLEANER_BACKOFF_MS_DEFAULT = 15_000;
-/** Kafka's log.retention.check.interval.ms default. */
-export const RETENTION_CHECK_INTERVAL_MS_DEFAULT = 300_000;
-/** How often logs are asked whether flush.ms / flush.messages is due (Kafka's log.flush.scheduler.interval.ms). */
-export const FLUSH_SCHEDULER_INTERVAL_MS_DEFAULT = 1_000;
 /**
  * Whether fetches send file ranges with sendfile(2) (rivulet.sendfile.enable). On: through the real server on this
  * machine it fetched 2.3x faster (median MB/s) for 0.4x the broker CPU per GB than read+write
@@ -182,14 +176,14 @@ const DEFINITIONS: Record<string, Definition> = {
   "log.cleaner.backoff.ms": {
     kind: "long",
     field: "cleanerBackoffMs",
-    defaultValue: CLEANER_BACKOFF_MS_DEFAULT,
+    defaultValue: CLEANER_BACKOFF_MS,
     min: 0,
     doc: "How often the compaction cleaner looks for dirty partitions (0: never).",
   },
   "log.flush.scheduler.interval.ms": {
     kind: "long",
     field: "flushSchedulerIntervalMs",
-    defaultValue: FLUSH_SCHEDULER_INTERVAL_MS_DEFAULT,
+    defaultValue: FLUSH_CHECK_INTERVAL_MS_DEFAULT,
     min: 0,
     doc: "How often logs are checked for flush.ms / flush.messages (0: never; Kafka's default is never).",
   },
