@@ -345,7 +345,14 @@ export class MsgpackWriter {
    */
   binParts(chunks: readonly FramePart[]): void {
     let length = 0;
-    for (const chunk of chunks) length += chunk instanceof Uint8Array ? chunk.byteLength : chunk.length;
+    for (const chunk of chunks) {
+      if (chunk instanceof Uint8Array) length += chunk.byteLength;
+      else {
+        const valid = Number.isInteger(chunk.fd) && Number.isSafeInteger(chunk.position) && chunk.position >= 0;
+        if (!(valid && Number.isSafeInteger(chunk.length) && chunk.length >= 0)) assert(false, "file range out of range");
+        length += chunk.length;
+      }
+    }
     assert(length <= 0xffffffff, "bin longer than a bin32 can say");
     this.#reserve(BIN32_HEADER_BYTES);
     this.#buffer[this.#position++] = 0xc6;

@@ -144,3 +144,20 @@ describe("unpackValue", () => {
     expect(unpackValue(deep, BUDGET)).toEqual({ ok: false, error: "malformed" });
   });
 });
+
+describe("file ranges in binParts", () => {
+  test("are referenced as parts and counted in the bin length; nonsense ranges are a bug", () => {
+    const range = { fd: 7, position: 4096, length: 100_000 };
+    const writer = new MsgpackWriter();
+    writer.binParts([new Uint8Array([1, 2, 3]), range]);
+    const parts = writer.finishParts();
+    expect(parts.includes(range)).toBe(true);
+    const head = parts[0];
+    if (!(head instanceof Uint8Array)) throw new Error("expected bytes first");
+    expect([...head.subarray(4, 9)]).toEqual([0xc6, 0, 0x01, 0x86, 0xa3]); // bin32 of 100,003
+    expect(new DataView(head.buffer, head.byteOffset).getUint32(0)).toBe(5 + 100_003);
+    for (const bad of [{ fd: 7, position: -1, length: 1 }, { fd: 7, position: 0, length: -1 }, { fd: 7, position: 0, length: 1.5 }]) {
+      expect(() => new MsgpackWriter().binParts([bad])).toThrow();
+    }
+  });
+});
