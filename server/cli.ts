@@ -23,7 +23,7 @@ import {
   serverLimitsFromConfig,
 } from "./broker-config.ts";
 import { type BrokerServer, startBrokerServer } from "./broker-server.ts";
-import { dumpLogSegment } from "./dump-log.ts";
+import { dumpIndexFile, dumpLogSegment } from "./dump-log.ts";
 import { readFileRangeSender } from "./file-range.ts";
 import { sendfileAvailable, sendfileFileRangeSender } from "./sendfile.ts";
 
@@ -90,7 +90,8 @@ ${brokerConfigDocs()
 
 const DUMP_LOG_USAGE = `Usage: rivulet dump-log FILE... [--print-data-log]
 
-Prints every batch of each segment (.log) file like Kafka's DumpLogSegments.
+Prints every batch of each segment (.log) file like Kafka's DumpLogSegments, and the
+entries of .index and .timeindex files.
   --print-data-log   Also print every record (offset, timestamp, key, value, headers)
   --files A,B        Files to dump (Kafka's spelling; positional FILEs work too)`;
 
@@ -268,7 +269,10 @@ async function runDumpLog(args: readonly string[], io: CliIo): Promise<number> {
   }
   let code = EXIT_OK;
   for (const file of files) {
-    const result = dumpLogSegment(file, { printDataLog: parsed.switches.has("--print-data-log") }, io.out);
+    const result =
+      file.endsWith(".index") || file.endsWith(".timeindex")
+        ? dumpIndexFile(file, io.out)
+        : dumpLogSegment(file, { printDataLog: parsed.switches.has("--print-data-log") }, io.out);
     if (!result.ok) {
       io.err(`rivulet dump-log: ${result.message ?? result.error}`);
       code = EXIT_FAILURE;

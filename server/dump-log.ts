@@ -9,6 +9,7 @@
 //   | offset: 0 CreateTime: 1700000000000 keySize: 2 valueSize: 7 sequence: -1 headerKeys: [] key: k0 payload: hello 0
 //
 // (each batch is one line; it is wrapped here). Records are printed with --print-data-log only, as in Kafka.
+// `.index` and `.timeindex` files are dumped entry by entry (dumpIndexFile).
 // The file is read one batch at a time (never whole): each length is checked against DUMP_LOG_BATCH_BYTES_MAX
 // before its bytes are read. A batch whose CRC does not match is printed with `isvalid: false` and the dump goes on
 // (its length was sane); a torn tail (a batch cut short by a crash) or bytes that are not a batch at all end the
@@ -17,6 +18,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { parseSegmentFileName } from "../core/engine/segment.ts";
 import { CODEC_NAMES } from "../core/formats/codecs.ts";
+import { OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES } from "../core/formats/index-search.ts";
 import {
   ATTRIBUTE_CONTROL_BIT,
   ATTRIBUTE_DELETE_HORIZON_BIT,
@@ -199,6 +201,87 @@ export function dumpLogSegment(path: string, options: DumpLogOptions, print: (li
       `Summary: ${summary.batches} batches, ${summary.records} records, ${summary.invalidBatches} with a bad CRC, ` +
         `${summary.readBytes} of ${summary.fileBytes} bytes read, tail ${summary.tail}`,
     );
+    return ok(summary);
+  } catch (error) {
+    return { ...err("unreadable"), message: `cannot read ${path}: ${(error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes of an index file read per call (entries are read in chunks, never the whole file). */
+export const DUMP_INDEX_CHUNK_BYTES = 64 * 1024;
+
+/** What an index dump found. */
+export interface DumpIndexSummary {
+  kind: "offset" | "time";
+  entries: number;
+  /** Entries that break the index's order (each is printed with the reason), and a partial entry at the end. */
+  problems: number;
+}
+
+/**
+ * Dumps a `.index` (offset: relativeOffset u32 + position u32) or `.timeindex` (timestamp i64 + relativeOffset u32)
+ * file as Kafka's tool does ("offset: 3 position: 4182" / "timestamp: 1700000000002 offset: 2"), with offsets made
+ * absolute from the base offset in the file name. Entries out of order and a partial entry at the end are reported
+ * (indexes are caches the broker rebuilds from the log, but a dump should show what is there).
+ */
+export function dumpIndexFile(path: string, print: (line: string) => void): Result<DumpIndexSummary, DumpLogError> & { message?: string } {
+  const name = parseSegmentFileName(basename(path));
+  const kind = name?.extension === ".timeindex" || path.endsWith(".timeindex") ? "time" : "offset";
+  const entryBytes = kind === "time" ? TIME_INDEX_ENTRY_BYTES : OFFSET_INDEX_ENTRY_BYTES;
+  const baseOffset = name?.baseOffset ?? 0;
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    return { ...err("unreadable"), message: `cannot open ${path}: ${(error as Error).message}` };
+  }
+  try {
+    const fileBytes = fstatSync(fd).size;
+    const summary: DumpIndexSummary = { kind, entries: 0, problems: 0 };
+    print(`Dumping ${path}`);
+    if (name === null) print(`(no base offset in the file name: offsets are relative)`);
+    const chunkEntries = Math.floor(DUMP_INDEX_CHUNK_BYTES / entryBytes);
+    let previousKey = -1;
+    let previousSecond = -1;
+    for (let position = 0; position + entryBytes <= fileBytes; ) {
+      const want = Math.min(chunkEntries, Math.floor((fileBytes - position) / entryBytes)) * entryBytes;
+      const chunk = readAt(fd, position, want);
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let at = 0; at + entryBytes <= chunk.length; at += entryBytes) {
+        const index = summary.entries++;
+        if (kind === "offset") {
+          const offset = baseOffset + view.getUint32(at);
+          const filePosition = view.getUint32(at + 4);
+          print(`offset: ${offset} position: ${filePosition}`);
+          if (index > 0 && (offset <= previousKey || filePosition <= previousSecond)) {
+            summary.problems++;
+            print(`  entry ${index} is not above the previous one (offset ${previousKey}, position ${previousSecond})`);
+          }
+          previousKey = offset;
+          previousSecond = filePosition;
+        } else {
+          const timestamp = Number(view.getBigInt64(at));
+          const offset = baseOffset + view.getUint32(at + 8);
+          print(`timestamp: ${timestamp} offset: ${offset}`);
+          if (index > 0 && (timestamp <= previousKey || offset < previousSecond)) {
+            summary.problems++;
+            print(`  entry ${index} is not above the previous one (timestamp ${previousKey}, offset ${previousSecond})`);
+          }
+          previousKey = timestamp;
+          previousSecond = offset;
+        }
+      }
+      if (chunk.length < want) break;
+      position += want;
+    }
+    const trailing = fileBytes % entryBytes;
+    if (trailing !== 0) {
+      summary.problems++;
+      print(`Stopped: partial entry: ${trailing} bytes at the end (entries are ${entryBytes} bytes)`);
+    }
+    print(`Summary: ${summary.entries} ${kind === "offset" ? "offset" : "time"} index entries, ${summary.problems} problems`);
     return ok(summary);
   } catch (error) {
     return { ...err("unreadable"), message: `cannot read ${path}: ${(error as Error).message}` };

@@ -6,7 +6,7 @@ import { Broker } from "../../core/engine/broker.ts";
 import { CODEC_LZ4 } from "../../core/formats/codecs.ts";
 import { CONTROL_TYPE_COMMIT, controlRecord, encodeRecordBatch } from "../../core/formats/record-batch.ts";
 import { CRC_OFFSET, LENGTH_OFFSET, RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
-import { dumpLogSegment, type DumpLogSummary } from "../../server/dump-log.ts";
+import { dumpIndexFile, dumpLogSegment, type DumpLogSummary } from "../../server/dump-log.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-dump-log-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -134,5 +134,58 @@ describe("dump-log", () => {
     const result = dumpLogSegment(join(root, "missing.log"), {}, () => undefined);
     expect(result.ok).toBe(false);
     expect(result.message).toContain("missing.log");
+  });
+});
+
+describe("dump-log of index files", () => {
+  test(".index and .timeindex entries print with absolute offsets; disorder and partial entries are reported", async () => {
+    const dataDir = join(root, "indexed");
+    const broker = await Broker.open({
+      dataDir,
+      defaults: { "log.index.interval.bytes": 0 },
+      retentionCheckIntervalMs: 0,
+      cleanerIntervalMs: 0,
+      flushCheckIntervalMs: 0,
+    });
+    await broker.createTopic("idx");
+    const log = broker.partition("idx", 0);
+    if (!log.ok) throw new Error(log.message);
+    const positions: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      positions.push(log.value.append(encodeRecordBatch({ records: [{ value: `a${i}`, timestamp: 1000 + i }, { value: `b${i}`, timestamp: 1000 + i }] })).position);
+    }
+    await broker.close();
+    const dir = join(dataDir, "idx-0");
+    const lines: string[] = [];
+    const offsets = dumpIndexFile(join(dir, "00000000000000000000.index"), (line) => lines.push(line));
+    if (!offsets.ok) throw new Error(offsets.message);
+    const entries = lines.filter((line) => line.startsWith("offset:"));
+    expect(offsets.value).toEqual({ kind: "offset", entries: entries.length, problems: 0 });
+    expect(entries.length).toBeGreaterThanOrEqual(2);
+    // Every entry names a batch start and an offset inside the log.
+    for (const entry of entries) {
+      const [, offset, position] = /^offset: (\d+) position: (\d+)$/.exec(entry)!.map(Number);
+      expect(positions).toContain(position!);
+      expect(offset!).toBeLessThan(10);
+    }
+    const timeLines: string[] = [];
+    const times = dumpIndexFile(join(dir, "00000000000000000000.timeindex"), (line) => timeLines.push(line));
+    if (!times.ok) throw new Error(times.message);
+    expect(times.value.problems).toBe(0);
+    expect(timeLines.filter((line) => line.startsWith("timestamp:")).at(-1)).toBe("timestamp: 1004 offset: 9");
+
+    // Two entries swapped, and a partial entry at the end.
+    const bytes = new Uint8Array(fs.readFileSync(join(dir, "00000000000000000000.index")));
+    {
+      const swapped = bytes.slice();
+      swapped.set(bytes.subarray(8, 16), 0);
+      swapped.set(bytes.subarray(0, 8), 8);
+      const damaged = join(root, "00000000000000000000.index");
+      fs.writeFileSync(damaged, Buffer.concat([swapped, new Uint8Array(3)]));
+      const out: string[] = [];
+      const result = dumpIndexFile(damaged, (line) => out.push(line));
+      expect(result.ok && result.value.problems).toBe(2);
+      expect(out.some((line) => line.startsWith("Stopped: partial entry: 3 bytes"))).toBe(true);
+    }
   });
 });
