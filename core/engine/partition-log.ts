@@ -35,7 +35,7 @@ import {
   RECORD_BATCH_HEADER_BYTES,
 } from "../formats/record-batch-header.ts";
 import { type Result, err, ok } from "../formats/result.ts";
-import { CHECKPOINT_INTERVAL_MS, TEMPORARY_FILE_SUFFIX, readCheckpoint, writeCheckpoint, writeCheckpointNow } from "./checkpoint.ts";
+import { CHECKPOINT_FILE_NAME, CHECKPOINT_INTERVAL_MS, TEMPORARY_FILE_SUFFIX, readCheckpoint, writeCheckpoint, writeCheckpointNow } from "./checkpoint.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { failpoint } from "./failpoints.ts";
 import type { LogConfig } from "./log-config.ts";
@@ -797,7 +797,7 @@ function listSegmentBases(dir: string): Offset[] {
 
 /**
  * Start-up cleanup of interrupted protocols (synchronous, before any segment is opened): a committed swap (its
- * manifest exists) is rolled forward; then `.cleaned`, `.swap` (uncommitted), `.deleted` and temp files and
+ * manifest exists) is rolled forward; then `.cleaned`, `.swap` (uncommitted), `.deleted`, our temp files and
  * indexes without a `.log` are removed. Returns whether anything changed (the caller fsyncs the directory).
  */
 function completeInterruptedProtocols(dir: string): boolean {
@@ -841,7 +841,9 @@ function completeInterruptedProtocols(dir: string): boolean {
   for (const name of names) {
     const parsed = parseSegmentFileName(name);
     const orphanIndex = parsed !== null && parsed.suffix === "" && parsed.extension !== LOG_FILE_EXTENSION && !logs.has(String(parsed.baseOffset));
-    if ((parsed !== null && parsed.suffix !== "") || orphanIndex || name.endsWith(TEMPORARY_FILE_SUFFIX)) {
+    // Only this module's temp files: other modules may keep their own files in the partition directory.
+    const ownTemporary = name === CHECKPOINT_FILE_NAME + TEMPORARY_FILE_SUFFIX || name === SWAP_MANIFEST_FILE_NAME + TEMPORARY_FILE_SUFFIX;
+    if ((parsed !== null && parsed.suffix !== "") || orphanIndex || ownTemporary) {
       unlinkIfExists(join(dir, name));
       changed = true;
     }
