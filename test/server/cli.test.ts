@@ -258,6 +258,9 @@ describe("rivulet usage and dump-log", () => {
     const kafkaStyle = captureIo();
     expect(await runCli(["dump-log", "--files", segment], kafkaStyle)).toBe(EXIT_OK);
     expect(kafkaStyle.stdout.some((line) => line.startsWith("|"))).toBe(false);
+    const index = captureIo();
+    expect(await runCli(["dump-log", segment.replace(/\.log$/, ".index"), segment.replace(/\.log$/, ".timeindex")], index)).toBe(EXIT_OK);
+    expect(index.stdout.filter((line) => line.startsWith("Summary:"))).toHaveLength(2);
     const missing = captureIo();
     expect(await runCli(["dump-log", join(root, "nope.log")], missing)).toBe(EXIT_FAILURE);
     expect(missing.stderr[0]).toContain("nope.log");
