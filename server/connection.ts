@@ -59,7 +59,10 @@ export class Connection implements RequestScope {
   private readonly emptyWaiters: (() => void)[] = [];
   private readonly rangeTarget: FileRangeTarget;
   private greeted = false;
+  // Frames are no longer taken from the framer (too many unanswered requests, or the queue over its mark)...
   private readingPaused = false;
+  // ...and the Bun socket is paused too, so the kernel stops handing us bytes.
+  private socketPaused = false;
   private flushScheduled = false;
   private sending: Promise<unknown> | null = null;
   private stopReading = false;
@@ -154,7 +157,13 @@ export class Connection implements RequestScope {
   }
 
   private processFrames(nowMs: number): void {
-    while (!this.isClosed && !this.stopReading && !this.mustPause()) {
+    for (;;) {
+      if (this.isClosed || this.stopReading) return;
+      if (this.mustPause()) {
+        // Frames may still wait in the framer: afterFlush takes them once the answers drain.
+        this.readingPaused = true;
+        return;
+      }
       const next = this.reader.next();
       if (!next.ok) {
         if (next.error !== "incomplete") return this.close(next.error);
@@ -167,7 +176,6 @@ export class Connection implements RequestScope {
       this.partialSinceMs = 0;
       this.handleFrame(next.value);
     }
-    this.pauseReading();
   }
 
   private handleFrame(body: Uint8Array): void {
@@ -309,29 +317,28 @@ export class Connection implements RequestScope {
     this.afterFlush();
   }
 
-  // After bytes left: wake those waiting for quiet or an empty queue, and resume reading if we may.
+  // After a write attempt: wake those waiting for quiet or an empty queue, then take held frames or pause the
+  // socket. The socket is paused after the write, never before it.
   private afterFlush(): void {
     if (this.emptyWaiters.length > 0 && this.queue.queuedBytes === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
     if (this.quietWaiters.length > 0 && this.isQuiet) for (const resolve of this.quietWaiters.splice(0)) resolve();
-    if (this.readingPaused && !this.mustPause() && !this.stopReading) {
+    while (this.readingPaused && !this.mustPause() && !this.stopReading && !this.isClosed) {
       this.readingPaused = false;
-      this.socket.resume();
       this.processFrames(Date.now());
-      if (!this.isClosed) {
-        const state = this.queue.flush();
-        if (state === "closed") this.close(null);
-      }
+      const state = this.queue.flush();
+      if (state === "closed") return this.close(null);
+      if (this.emptyWaiters.length > 0 && this.queue.queuedBytes === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
+    }
+    const pause = this.readingPaused && !this.isClosed;
+    if (pause !== this.socketPaused && !this.stopReading) {
+      this.socketPaused = pause;
+      if (pause) this.socket.pause();
+      else this.socket.resume();
     }
   }
 
   private mustPause(): boolean {
     return this.pendingRequests >= this.context.limits.queuedRequestsMax || this.queue.isFull;
-  }
-
-  private pauseReading(): void {
-    if (this.isClosed || this.readingPaused || !this.mustPause()) return;
-    this.readingPaused = true;
-    this.socket.pause();
   }
 }
 

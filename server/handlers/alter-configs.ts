@@ -6,7 +6,7 @@ import { AlterConfigsApi, type AlterConfigsRequest, type AlterConfigsResponse } 
 import { ConfigResourceType } from "../../core/formats/protocol/describe-configs.ts";
 import { encodeResponse, type RequestHeader } from "../../core/formats/protocol/envelope.ts";
 import { type Reply, type ServerContext, errorCode } from "../server-context.ts";
-import { configsToSet, hasDuplicateNames } from "./config-entries.ts";
+import { configsToSet, hasDuplicateNames, unknownConfigName } from "./config-entries.ts";
 
 type Response = AlterConfigsResponse["responses"][number];
 type Resource = AlterConfigsRequest["resources"][number];
@@ -21,6 +21,8 @@ async function alterResource(context: ServerContext, resource: Resource, validat
   if (hasDuplicateNames(resource.configs)) return { ...base, errorCode: errorCode("INVALID_REQUEST"), errorMessage: "A config name appears more than once." };
   const described = context.broker.describeTopic(resourceName);
   if (!described.ok) return { ...base, errorCode: errorCode(described.error), errorMessage: described.message };
+  const unknown = unknownConfigName(resource.configs);
+  if (unknown !== undefined) return { ...base, errorCode: errorCode("INVALID_CONFIG"), errorMessage: `Unknown topic config name: ${unknown}` };
   const wanted = configsToSet(resource.configs);
   if (validateOnly) {
     const valid = validateTopicConfigs(wanted);

@@ -9,7 +9,7 @@ import { CreateTopicsApi, type CreateTopicsRequest, type CreateTopicsResponse } 
 import { encodeResponse, type RequestHeader } from "../../core/formats/protocol/envelope.ts";
 import type { ErrorName } from "../../core/formats/protocol/errors.ts";
 import { type Reply, type ServerContext, errorCode } from "../server-context.ts";
-import { configsToSet, hasDuplicateNames } from "./config-entries.ts";
+import { configsToSet, hasDuplicateNames, unknownConfigName } from "./config-entries.ts";
 
 type TopicResult = CreateTopicsResponse["topics"][number];
 type TopicRequest = CreateTopicsRequest["topics"][number];
@@ -50,6 +50,11 @@ export async function handleCreateTopics(context: ServerContext, header: Request
     const replicationFactor = topic.replicationFactor === -1 ? 1 : topic.replicationFactor;
     if (hasDuplicateNames(topic.configs)) {
       results.push(failed(name, "INVALID_CONFIG", "A config name appears more than once."));
+      continue;
+    }
+    const unknown = unknownConfigName(topic.configs);
+    if (unknown !== undefined) {
+      results.push(failed(name, "INVALID_CONFIG", `Unknown topic config name: ${unknown}`));
       continue;
     }
     if (request.validateOnly) {

@@ -2,7 +2,7 @@
 //
 //   structure-aware (most cases): valid requests of every API, decoded to value trees, then 1-3 mutations of
 //     the body (a field replaced by a value of another type or an edge value, elements dropped, duplicated or
-//     added, deep nesting, maps, big arrays), sometimes of the api key or version. The envelope header stays
+//     added, nesting up to the protocol's depth limit, maps, big arrays), sometimes of the api key or version. The envelope header stays
 //     decodable, so the broker must answer every case, in order, with its correlation id and an error code from
 //     the shared table, and must never close the connection (a close here would mean a handler threw).
 //   raw bytes: valid frames whose bodies get bit flips, byte insertions, deletions and truncations under a
@@ -26,7 +26,7 @@ import { encodeFrame } from "../../core/formats/protocol/frame.ts";
 import { InitProducerIdApi } from "../../core/formats/protocol/init-producer-id.ts";
 import { ListOffsetsApi } from "../../core/formats/protocol/list-offsets.ts";
 import { MetadataApi } from "../../core/formats/protocol/metadata.ts";
-import { packValue } from "../../core/formats/protocol/msgpack.ts";
+import { MSGPACK_DEPTH_MAX, packValue } from "../../core/formats/protocol/msgpack.ts";
 import { ProduceApi } from "../../core/formats/protocol/produce.ts";
 import { type TestServer, fetchRequest, produceRequest, recordValues, startTestServer, testBatch } from "../server/server-fixture.ts";
 import { RawClient } from "./raw-client.ts";
@@ -161,12 +161,21 @@ function tame(apiKey: number, body: unknown): unknown {
   return copy;
 }
 
+// Nesting depth of a value tree as msgpack counts it (arrays and maps).
+function depthOf(value: unknown): number {
+  if (Array.isArray(value)) return 1 + value.reduce((max: number, item) => Math.max(max, depthOf(item)), 0);
+  if (value instanceof Map) return 1 + [...value.values()].reduce((max: number, item) => Math.max(max, depthOf(item)), 0);
+  return 0;
+}
+
 function structureCase(random: Random, correlationId: number): Uint8Array {
   const base = random.pick(WIRE_BASES);
   let apiKey = base.apiKey;
   let version = 0;
   let body: unknown = base.body;
   for (let i = 0, n = 1 + random.below(3); i < n; i++) body = mutate(body, random);
+  // Nesting past the protocol's limit is malformed (a close, covered by the raw cases): mutate again instead.
+  while (depthOf(body) + 1 > MSGPACK_DEPTH_MAX) body = mutate(base.body, random);
   const header = random.below(20);
   if (header === 0) apiKey = random.below(120) - 5;
   else if (header === 1) version = random.pick([-1, 1, 2, 0x7fff, -0x8000]);

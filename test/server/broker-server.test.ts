@@ -121,6 +121,13 @@ describe("admin APIs", () => {
     });
     expect(validate.topics.map((t) => t.errorCode)).toEqual([0, ErrorCode.TOPIC_ALREADY_EXISTS, ErrorCode.INVALID_CONFIG]);
     expect(broker.listTopics()).toEqual(["t1", "t2"]);
+    // Names of Object.prototype members are unknown configs like any other (found by the fuzz).
+    for (const configName of ["constructor", "toString", "__proto__"]) {
+      const odd = await c.request(CreateTopicsApi, { topics: [{ name: "odd", numPartitions: 1, replicationFactor: 1, configs: [{ name: configName, value: "1" }] }], timeoutMs: 1000, validateOnly: false });
+      expect(odd.topics[0]!.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+      const alter = await c.request(AlterConfigsApi, { resources: [{ resourceType: ConfigResourceType.TOPIC, resourceName: "t1", configs: [{ name: configName, value: "1" }] }], validateOnly: false });
+      expect(alter.responses[0]!.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    }
   });
 
   test("DeleteTopics and CreatePartitions", async () => {
@@ -316,8 +323,9 @@ describe("Produce, Fetch, ListOffsets", () => {
     expect(answer.topics[0]!.partitions.map((p) => [p.errorCode, p.offset, p.timestamp])).toEqual([
       [0, 9, -1],
       [0, 0, -1],
-      [0, 3, 5002],
-      [0, 3, 5002],
+      // The record with the largest timestamp, and the first record at or after 1500 (record precision).
+      [0, 5, 5002],
+      [0, 3, 5000],
       [0, -1, -1],
       [ErrorCode.INVALID_REQUEST, -1, -1],
       [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1],
@@ -415,6 +423,29 @@ describe("ordering and long polls", () => {
     // The server sees the close, then a produce wakes nobody and nothing is written to a dead socket.
     await probe.request(ProduceApi, produceRequest("gone", 0, testBatch(1), 1));
     await probe.request(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null });
+  });
+});
+
+describe("backpressure over a real socket", () => {
+  test("a client that stops reading gets every large answer, whole and in order, once it reads again", async () => {
+    const fx = await start({ limits: { outboundHighWaterBytes: 1 << 20 } });
+    const c = await fx.client();
+    await createTopic(c, "large", 1);
+    for (let i = 0; i < 8; i++) await c.request(ProduceApi, produceRequest("large", 0, testBatch(1, `${i}`.padEnd(64 * 1024, "x")), 1));
+    c.pauseReading();
+    const ids: number[] = [];
+    // ~40 answers of ~512 KiB: far more than the kernel's buffers and the server's high-water mark.
+    for (let i = 0; i < 40; i++) ids.push(c.send(FetchApi, fetchRequest("large", 0, i % 8, { maxBytes: 8 << 20 })));
+    const produceId = c.send(ProduceApi, produceRequest("large", 0, testBatch(1, "after"), 1));
+    c.resumeReading();
+    for (let i = 0; i < 40; i++) {
+      const fetched = await c.receive(FetchApi, ids[i]!);
+      const values = recordValues(fetched.topics[0]!.partitions[0]!.records);
+      expect(values.length).toBe(8 - (i % 8));
+      expect(values[0]!.startsWith(`${i % 8}x`)).toBe(true);
+    }
+    const produced = await c.receive(ProduceApi, produceId);
+    expect(produced.topics[0]!.partitions[0]!.baseOffset).toBe(8);
   });
 });
 
