@@ -19,7 +19,6 @@ import { join } from "node:path";
 import type { Socket } from "bun";
 import {
   CreateTopicsApi,
-  FRAME_BYTES_MAX,
   FetchApi,
   FrameReader,
   ProduceApi,
@@ -33,6 +32,8 @@ import { encodeRecordBatch } from "../core/formats/record-batch.ts";
 const BATCH_BYTES_TARGET = 64 * 1024;
 const RECORD_VALUE_BYTES = 100;
 const FETCH_PARTITION_BYTES = 4 * 1024 * 1024;
+// Largest response frame the driver accepts: a fetch's records plus room for the envelope.
+const RESPONSE_FRAME_BYTES_MAX = FETCH_PARTITION_BYTES + 1024 * 1024;
 const PHASE_SECONDS_MAX = 30;
 const START_TIMEOUT_MS = 15_000;
 const RESPONSE_TIMEOUT_MS = 30_000;
@@ -66,7 +67,7 @@ function median(values: number[]): number {
 // One pipelined connection: frames written in order (short writes kept and resent on drain), responses matched
 // to requests in order (the broker answers in order).
 class PipelinedConnection {
-  private readonly reader = new FrameReader(FRAME_BYTES_MAX);
+  private readonly reader = new FrameReader(RESPONSE_FRAME_BYTES_MAX);
   private readonly waiting: { resolve: (body: Uint8Array) => void; reject: (error: Error) => void }[] = [];
   private readonly outbox: Uint8Array[] = [];
   private socket!: Socket<undefined>;
