@@ -34,7 +34,7 @@ export const NUM_PARTITIONS_MAX = 10_000;
 export const CONNECTIONS_MAX_IDLE_MS_MAX = 0x7fffffff;
 /**
  * Whether fetches send file ranges with sendfile(2) (rivulet.sendfile.enable). On: through the real server on this
- * machine it fetched 2.3x faster (median MB/s) for 0.4x the broker CPU per GB than read+write
+ * machine it fetched 1.3-2.4x faster (median MB/s) for 0.33-0.40x the broker CPU per GB than read+write
  * (docs/benchmarks/server.md, bench/perf-raw.ts).
  */
 export const SENDFILE_ENABLE_DEFAULT = true;
