@@ -5,8 +5,8 @@
 //             buffers to an O_APPEND descriptor.
 //   durable   the same appends with acks=all style waiting (flushed() per batch, 4 MiB .. 256 MiB in
 //             flight, group commit), vs `dd if=/dev/zero of=F bs=64k count=N conv=fdatasync` for the same byte count.
-//   read      read(offset, 1 MiB) + readRanges over the whole log (page cache warm), vs fs.readSync in 1 MiB
-//             chunks of the same files.
+//   read      read(offset, 1 MiB) + readRanges, and readBatches(offset, 1 MiB), over the whole log (page cache
+//             warm), vs fs.readSync in 1 MiB chunks of the same files.
 //   recovery  open() after close() (clean), after a crash with a recent recovery point (tail only), and with
 //             no checkpoint (full CRC scan of every segment); plus clean start-up of 100 partitions holding
 //             10 GiB (inactive segments are sparse files: a clean start only stats them).
@@ -138,6 +138,7 @@ async function benchRead(): Promise<void> {
   const files = fs.readdirSync(dir).filter((n) => n.endsWith(".log")).sort().map((n) => join(dir, n));
   const rawRates: number[] = [];
   const logRates: number[] = [];
+  const directRates: number[] = [];
   const chunk = new Uint8Array(1 << 20);
   for (let r = 0; r < REPEATS; r++) {
     let t = performance.now();
@@ -159,13 +160,24 @@ async function benchRead(): Promise<void> {
       offset = result.value.nextOffset;
     }
     logRates.push(gbps(total, performance.now() - t));
+    t = performance.now();
+    total = 0;
+    for (let offset = 0; offset < log.logEndOffset; ) {
+      const result = log.readBatches(offset, 1 << 20, chunk);
+      if (!result.ok) throw new Error(result.error);
+      do_not_optimize(result.value.bytes);
+      total += result.value.bytes.length;
+      offset = result.value.nextOffset;
+    }
+    directRates.push(gbps(total, performance.now() - t));
   }
   await log.close();
   fs.rmSync(dir, { recursive: true });
   const base = median(rawRates);
   report(`read: ${LOG_BYTES >> 20} MiB of 64 KiB batches, page cache warm, median of ${REPEATS}`, [
     ["fs.readSync 1 MiB chunks (baseline)", base, "GB/s"],
-    ["PartitionLog.read(offset, 1 MiB) + readRanges", median(logRates), "GB/s"],
+    ["PartitionLog.read(offset, 1 MiB) + readRanges (ranges, sendfile-ready)", median(logRates), "GB/s"],
+    ["PartitionLog.readBatches(offset, 1 MiB) (one pread)", median(directRates), "GB/s"],
   ], base);
 }
 

@@ -105,6 +105,16 @@ export interface ReadResult {
   logStartOffset: Offset;
 }
 
+/** What readBatches() returns: read()'s answer with the bytes instead of ranges. */
+export interface BatchesRead {
+  /** Whole batches, back to back (a view of the caller's buffer when one was given). */
+  bytes: Uint8Array;
+  firstOffset: Offset | null;
+  nextOffset: Offset;
+  highWatermark: Offset;
+  logStartOffset: Offset;
+}
+
 /** Why a read returned nothing. */
 export type ReadError = "offset_out_of_range" | "corrupt";
 
@@ -537,6 +547,47 @@ export class PartitionLog {
       });
     }
     return ok(empty);
+  }
+
+  /**
+   * The copying twin of read() + readRanges() in one pread: the same whole batches (same bounds, same
+   * minOneMessage rule, one segment), read with a single pread of up to `maxBytes` and trimmed in memory at the
+   * last whole batch, instead of a header pread per batch. Bytes go into `target` when it is large enough.
+   * HOT PATH (bench/log.bench.ts read).
+   */
+  readBatches(offset: number, maxBytes: number, target?: Uint8Array, minOneMessage = true): Result<BatchesRead, ReadError> {
+    assert(!this.closed, "log is closed");
+    if (!Number.isSafeInteger(offset) || offset < this.logStart || offset > this.logEnd) return err("offset_out_of_range");
+    const none = { bytes: new Uint8Array(0), firstOffset: null, nextOffset: asOffset(offset), highWatermark: this.highWater, logStartOffset: this.logStart };
+    if (offset >= this.highWater) return ok(none);
+    for (let i = this.floorSegmentIndex(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const found = segment.findBatch(asOffset(offset));
+      this.touchIndexCache(segment);
+      if (!found.ok) return err("corrupt");
+      if (found.value === null) continue;
+      const first = found.value;
+      if (first.sizeBytes > maxBytes && !minOneMessage) return ok(none);
+      const want = Math.min(Math.max(maxBytes, first.sizeBytes), segment.sizeBytes - first.position);
+      const buffer = target !== undefined && target.length >= want ? target.subarray(0, want) : new Uint8Array(want);
+      const got = readFully(segment.descriptor(), buffer, want, first.position);
+      // Walk the headers in memory: keep whole batches below the high watermark.
+      const view = new DataView(buffer.buffer, buffer.byteOffset, got);
+      let end = 0;
+      let nextOffset = asOffset(offset);
+      while (end + RECORD_BATCH_HEADER_BYTES <= got) {
+        const size = LOG_OVERHEAD_BYTES + view.getInt32(end + LENGTH_OFFSET);
+        if (size < RECORD_BATCH_HEADER_BYTES || view.getInt8(end + MAGIC_OFFSET) !== MAGIC_V2) return err("corrupt");
+        if (end + size > got) break;
+        const baseOffset = view.getInt32(end + BASE_OFFSET_OFFSET) * 0x100000000 + view.getUint32(end + BASE_OFFSET_OFFSET + 4);
+        if (baseOffset >= this.highWater) break;
+        nextOffset = asOffset(baseOffset + view.getInt32(end + LAST_OFFSET_DELTA_OFFSET) + 1);
+        end += size;
+      }
+      if (end === 0) return err("corrupt");
+      return ok({ bytes: buffer.subarray(0, end), firstOffset: first.baseOffset, nextOffset, highWatermark: this.highWater, logStartOffset: this.logStart });
+    }
+    return ok(none);
   }
 
   /**

@@ -77,6 +77,27 @@ describe("PartitionLog append and read", () => {
     await log.close();
   });
 
+  test("readBatches (one pread) returns exactly what read() + readRanges() return", async () => {
+    const log = await openLog(temp(), { segmentBytes: 8000, indexIntervalBytes: 300 });
+    for (let i = 0; i < 120; i++) log.append(buildBatch({ records: 1 + (i % 4), valueBytes: 30 + ((i * 37) % 500) }));
+    const reused = new Uint8Array(1500);
+    for (let offset = 0; offset <= log.logEndOffset; offset += 7) {
+      for (const maxBytes of [1, 200, 1000, 5000]) {
+        for (const minOne of [true, false]) {
+          const viaRanges = log.read(offset, maxBytes, minOne);
+          const direct = log.readBatches(offset, maxBytes, reused, minOne);
+          expect(viaRanges.ok && direct.ok).toBe(true);
+          if (!viaRanges.ok || !direct.ok) continue;
+          expect(Buffer.from(direct.value.bytes).equals(Buffer.from(log.readRanges(viaRanges.value.ranges)))).toBe(true);
+          expect([direct.value.firstOffset, direct.value.nextOffset]).toEqual([viaRanges.value.firstOffset, viaRanges.value.nextOffset]);
+        }
+      }
+    }
+    const past = log.readBatches(log.logEndOffset + 1, 100);
+    expect(past.ok ? "ok" : past.error).toBe("offset_out_of_range");
+    await log.close();
+  });
+
   test("LogAppendTime rewrites attributes and maxTimestamp and keeps the CRC valid", async () => {
     const clock = new FakeClock(1_800_000_000_000);
     const log = await openLog(temp(), { messageTimestampType: "LogAppendTime" }, clock);
