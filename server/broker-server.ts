@@ -128,7 +128,9 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
     const nowMs = Date.now();
     for (const connection of connections) {
       if (connection.partialSinceMs > 0 && nowMs - connection.partialSinceMs >= limits.requestHeaderTimeoutMs) connection.close("header_timeout");
-      else if (connection.isQuiet && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs) connection.close("idle");
+      // Idle: no request in progress and no byte in or out for the whole time (a peer that stopped reading
+      // counts as idle too, so it cannot hold its queued answers forever).
+      else if (connection.pendingRequests === 0 && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs) connection.close("idle");
     }
   }, sweepMs);
   sweep.unref();

@@ -45,6 +45,8 @@ export type CloseReason =
 interface Slot {
   reply: Reply | typeof CLOSE_CONNECTION_SEND_FAILED | null;
   written: boolean;
+  /** The handler failed: after its error answer is written, the connection closes. */
+  closeAfter: boolean;
 }
 
 /** The server-side state of one client connection. */
@@ -120,6 +122,7 @@ export class Connection implements RequestScope {
   /** Bun `drain` handler: resends the kept tail and resumes reading when the queue fell under its mark. */
   onDrain(): void {
     if (this.isClosed) return;
+    this.lastActivityMs = Date.now();
     const state = this.queue.onDrain();
     if (state === "closed") return this.close(null);
     this.afterFlush();
@@ -183,7 +186,7 @@ export class Connection implements RequestScope {
     if (!decoded.ok) {
       const answer = encodeRequestFailureResponse(decoded);
       if (answer === null) return this.close(decoded.error as CloseReason);
-      this.slots.push({ reply: answer, written: false });
+      this.slots.push({ reply: answer, written: false, closeAfter: false });
       this.writeReady();
       return;
     }
@@ -191,18 +194,18 @@ export class Connection implements RequestScope {
       this.greeted = true;
       this.reader.maxFrameBytes = this.context.limits.socketRequestMaxBytes;
     }
-    const slot: Slot = { reply: null, written: false };
+    const slot: Slot = { reply: null, written: false, closeAfter: false };
     this.slots.push(slot);
     let result: Reply | Promise<Reply>;
     try {
       result = dispatch(this.context, this, decoded.value);
     } catch (error) {
-      result = this.handlerFailed(decoded.value.header.correlationId, error);
+      result = this.handlerFailed(slot, decoded.value.header.correlationId, error);
     }
     if (result instanceof Promise) {
       result.then(
         (reply) => this.complete(slot, reply),
-        (error: unknown) => this.complete(slot, this.handlerFailed(decoded.value.header.correlationId, error)),
+        (error: unknown) => this.complete(slot, this.handlerFailed(slot, decoded.value.header.correlationId, error)),
       );
     } else {
       slot.reply = result;
@@ -223,9 +226,9 @@ export class Connection implements RequestScope {
 
   // A handler that throws is a bug (handlers answer bad input with error codes): the request is answered with
   // UNKNOWN_SERVER_ERROR and the connection closed, and only this connection is affected.
-  private handlerFailed(correlationId: number, error: unknown): Reply {
+  private handlerFailed(slot: Slot, correlationId: number, error: unknown): Reply {
     console.error(`rivulet: request handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    this.closeReason ??= "handler_failed";
+    slot.closeAfter = true;
     return encodeErrorResponse(correlationId, ErrorCode.UNKNOWN_SERVER_ERROR);
   }
 
@@ -259,7 +262,7 @@ export class Connection implements RequestScope {
       if (reply === CLOSE_CONNECTION_SEND_FAILED) return this.close("send_failed");
       if (reply instanceof Uint8Array) this.queue.push(reply);
       else this.writeParts(reply, 0);
-      if (this.closeReason === "handler_failed") return this.close("handler_failed");
+      if (slot.closeAfter) return this.close("handler_failed");
     }
   }
 
@@ -346,4 +349,4 @@ export class Connection implements RequestScope {
 const CLOSE_CONNECTION_SEND_FAILED: unique symbol = Symbol("close: send failed");
 
 // Replaces a written slot so the array does not keep its answer alive.
-const EMPTY_SLOT: Slot = { reply: NO_REPLY, written: true };
+const EMPTY_SLOT: Slot = { reply: NO_REPLY, written: true, closeAfter: false };

@@ -78,20 +78,29 @@ export function handleFetch(context: ServerContext, scope: RequestScope, header:
   if (first.anyError || first.recordBytes >= request.minBytes || waitMs <= 0) return encode(first);
   const keys: string[] = [];
   for (const topic of request.topics) for (const partition of topic.partitions) keys.push(partitionKey(topic.name, partition.index));
-  return new Promise<Reply>((resolve) => {
+  return new Promise<Reply>((resolve, reject) => {
+    // These run from a microtask or a timer: a throw there would escape every handler, so it fails this request.
     const waiter = context.fetchWaiters.park(keys, waitMs, {
       recheck() {
-        if (scope.closed) {
-          resolve(NO_REPLY);
-          return true;
+        try {
+          if (scope.closed) {
+            resolve(NO_REPLY);
+            return true;
+          }
+          const read = readFetch(context, request);
+          if (!read.anyError && read.recordBytes < request.minBytes) return false;
+          resolve(encodeNow(read));
+        } catch (error) {
+          reject(error);
         }
-        const read = readFetch(context, request);
-        if (!read.anyError && read.recordBytes < request.minBytes) return false;
-        resolve(encodeNow(read));
         return true;
       },
       expire() {
-        resolve(scope.closed ? NO_REPLY : encodeNow(readFetch(context, request)));
+        try {
+          resolve(scope.closed ? NO_REPLY : encodeNow(readFetch(context, request)));
+        } catch (error) {
+          reject(error);
+        }
       },
     });
     if (waiter === null) {

@@ -484,6 +484,19 @@ describe("connection limits and shutdown", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
   });
 
+  test("a peer that stops reading counts as idle: it cannot hold its queued answers forever", async () => {
+    const fx = await start({ limits: { connectionsMaxIdleMs: 300 } });
+    const c = await fx.client();
+    await createTopic(c, "stuck", 1);
+    for (let i = 0; i < 8; i++) await c.request(ProduceApi, produceRequest("stuck", 0, testBatch(1, "s".repeat(512 * 1024)), 1));
+    c.pauseReading();
+    for (let i = 0; i < 8; i++) c.send(FetchApi, fetchRequest("stuck", 0, 0, { maxBytes: 8 << 20, partitionMaxBytes: 8 << 20 }));
+    // A paused client cannot see the close; the server's count shows it (yielding to the event loop, bounded).
+    const deadline = Date.now() + 5000;
+    while (fx.server.connectionCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    expect(fx.server.connectionCount()).toBe(0);
+  });
+
   test("the header-read timeout closes a connection that sent part of a frame", async () => {
     const fx = await start({ limits: { requestHeaderTimeoutMs: 200 } });
     const partial = await fx.client();
