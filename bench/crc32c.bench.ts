@@ -1,7 +1,7 @@
 // CRC-32C throughput: the WASM kernel (with and without the copy into wasm memory), the TypeScript twin, the
 // default `crc32c` dispatcher, and @node-rs/crc32 (native SSE4.2/ARMv8 CRC instructions) as the outside baseline.
 // Run: `npx bun bench/crc32c.bench.ts` (after `node scripts/build-wasm.mjs`). Prints mitata's table, then GB/s
-// and ratios per size computed from the medians of this same run.
+// and ratios per size from the fastest sample and the median of this same run.
 import { crc32c as nativeCrc32c } from "@node-rs/crc32";
 import { bench, do_not_optimize, group, run } from "mitata";
 import { crc32c, crc32cTs, crc32cWasm } from "../core/formats/crc32c.ts";
@@ -53,20 +53,30 @@ for (const size of SIZES) {
 
 const result = await run();
 
-// Summary: GB/s from the median time per call, and each row's speed relative to the TS twin of the same size.
+// Summary from this run: GB/s per row at each size, and speed relative to the TS twin at the same size. Shown
+// for the fastest sample (mitata's min) and the median: on this shared 2-core machine other engineers' builds
+// push the load average far above 2, medians swing several-fold between runs, and the min is the stable figure.
+const fastest = new Map<string, number>();
 const medians = new Map<string, number>();
 for (const trial of result.benchmarks) {
-  for (const r of trial.runs) if (r.stats) medians.set(r.name, r.stats.p50);
+  for (const r of trial.runs) {
+    if (!r.stats) continue;
+    fastest.set(r.name, r.stats.min);
+    medians.set(r.name, r.stats.p50);
+  }
 }
 const rows = ["wasm 3-way resident", "wasm 1-lane resident", "wasm copy+kernel", "ts twin", "crc32c default", "@node-rs/crc32"];
-console.log(`\n| size | ${rows.join(" | ")} |`);
-console.log(`|---|${rows.map(() => "---").join("|")}|`);
-for (const size of SIZES) {
-  const twin = medians.get(`ts twin ${sizeName(size)}`)!;
-  const cells = rows.map((row) => {
-    const ns = medians.get(`${row} ${sizeName(size)}`)!;
-    return `${(size / ns).toFixed(2)} GB/s (${(twin / ns).toFixed(2)}x)`;
-  });
-  console.log(`| ${sizeName(size)} | ${cells.join(" | ")} |`);
+for (const [label, times] of [["fastest sample (min)", fastest], ["median", medians]] as const) {
+  console.log(`\n${label}: GB/s (x TS twin)`);
+  console.log(`| size | ${rows.join(" | ")} |`);
+  console.log(`|---|${rows.map(() => "---").join("|")}|`);
+  for (const size of SIZES) {
+    const twin = times.get(`ts twin ${sizeName(size)}`)!;
+    const cells = rows.map((row) => {
+      const ns = times.get(`${row} ${sizeName(size)}`)!;
+      return `${(size / ns).toFixed(2)} (${(twin / ns).toFixed(2)}x)`;
+    });
+    console.log(`| ${sizeName(size)} | ${cells.join(" | ")} |`);
+  }
 }
-console.log("\nGB/s = bytes / median ns per call; (Nx) = speed relative to the TS twin at the same size.");
+console.log("\nGB/s = bytes / ns per call; (Nx) = speed relative to the TS twin at the same size, same statistic.");
