@@ -1,0 +1,387 @@
+// The producer's record accumulator, after Kafka's RecordAccumulator: one queue of batches per partition, records
+// copied into the newest batch of their partition as they are sent (so the caller's objects can go at once), and
+// the sender taking whole batches from the head of each queue.
+//
+//   queue(topic, partition):  [ closed/full batch ][ full batch ] ... [ open batch <- append ]
+//                               ^ head: the next to send; stays here while in flight and while it waits to retry
+//
+// A batch closes for appends when the next record does not fit batch.size (uncompressed) and is ready to send then,
+// or once linger.ms has passed since its first record, or at once when a flush asks. Its bytes are finished
+// (compressed, CRC'd) only when the sender drains it, as Kafka's drain closes batches.
+//
+// Memory (buffer.memory) is Kafka's BufferPool, counted instead of pooled: opening a batch reserves batch.size
+// bytes (or the record's upper bound when larger), appends into it need no accounting, draining shrinks the
+// reservation to the finished bytes, completion releases it. A reservation that does not fit makes the caller
+// wait (client/producer/producer.ts); nothing here blocks.
+//
+// HOT PATH (bench/producer.bench.ts): append() allocates nothing per record; bookkeeping is three parallel arrays
+// per batch (owner, index in the owner's send, timestamp) whose pushes amortize.
+import { RecordBatchBuilder, type RecordInput, utf8Length } from "../../core/formats/record-batch.ts";
+import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
+import { RECORD_FRAMING_BYTES_MAX } from "../../core/formats/record-batch.ts";
+import { BATCH_BYTES_MAX } from "../../core/limits.ts";
+import { assert } from "../../core/assert.ts";
+import type { RecordMetadata } from "../records.ts";
+
+/** Called once per record produced with a callback: an error, or where the record landed. */
+export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
+
+/** Whoever waits for a group of records (one send() call): told per record by its index in the group. */
+export interface DeliveryGroup {
+  delivered(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void;
+  failed(index: number, error: Error): void;
+}
+
+/** Who learns a record's fate: a send() group, a produce() callback, or nobody (fire and forget). */
+export type RecordOwner = DeliveryGroup | DeliveryCallback | null;
+
+/** Accumulator settings, resolved from the producer options. */
+export interface AccumulatorOptions {
+  batchSizeBytes: number;
+  lingerMs: number;
+  bufferMemoryBytes: number;
+  codec: number;
+  deliveryTimeoutMs: number;
+}
+
+/** Returned by append() when no buffer space could be reserved for a new batch. */
+export const APPEND_NO_MEMORY = -1;
+
+let nextBatchId = 1;
+
+/** One batch of one partition, from its first record to its acknowledgement. */
+export class ProducerBatch {
+  /** Increasing over the producer's life: flush() waits for batches up to an id. */
+  readonly id = nextBatchId++;
+  /** Open for appends (null once drained: `bytes` holds the finished batch). */
+  builder: RecordBatchBuilder | null;
+  /** The finished batch bytes, set by drain; resent unchanged by every retry. */
+  bytes: Uint8Array | null = null;
+  /** No further appends (the next record did not fit, or a flush or drain closed it). */
+  full = false;
+  /** Bytes of buffer.memory this batch holds. */
+  reservedBytes: number;
+  /** Per record: who learns its fate, its index in that owner's group, its timestamp. */
+  readonly owners: RecordOwner[] = [];
+  readonly ownerIndexes: number[] = [];
+  readonly timestamps: number[] = [];
+  /** Attempts made so far (0 before the first send). */
+  attempts = 0;
+  /** Not to be sent again before this time (retry backoff). */
+  retryAtMs = 0;
+  /** Some attempt's outcome is unknown (sent, no answer): a final failure is then indeterminate. */
+  maybeWritten = false;
+  /** A request carrying this batch is in flight. */
+  inFlight = false;
+  /** Delivered or failed: nothing more happens to it. */
+  completed = false;
+  private donePromise: Promise<void> | null = null;
+  private resolveDone: (() => void) | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** acks of every record in the batch (a record with other acks starts a new batch). */
+    readonly acks: -1 | 0 | 1,
+    /** When the first record was appended (linger and delivery timeout count from here). */
+    readonly createdMs: number,
+    builder: RecordBatchBuilder,
+    reservedBytes: number,
+  ) {
+    this.builder = builder;
+    this.reservedBytes = reservedBytes;
+  }
+
+  /** Records in the batch. */
+  get recordCount(): number {
+    return this.owners.length;
+  }
+
+  /** Resolves once the batch is delivered or failed (created on demand, for flush). */
+  done(): Promise<void> {
+    if (this.completed) return Promise.resolve();
+    if (this.donePromise === null) this.donePromise = new Promise((resolve) => (this.resolveDone = resolve));
+    return this.donePromise;
+  }
+
+  /** Tells every record's owner where it landed; `baseOffset` is the first record's, -1n when unknown (acks=0). */
+  deliver(baseOffset: bigint, logAppendTimeMs: number): void {
+    assert(!this.completed, "a batch completes once");
+    this.completed = true;
+    const count = this.owners.length;
+    for (let i = 0; i < count; i++) {
+      const owner = this.owners[i]!;
+      if (owner === null) continue;
+      const offset = baseOffset < 0n ? -1n : baseOffset + BigInt(i);
+      const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : this.timestamps[i]!;
+      if (typeof owner === "function") callSafely(owner, null, { topic: this.topic, partition: this.partition, offset, timestamp });
+      else owner.delivered(this.ownerIndexes[i]!, this.topic, this.partition, offset, timestamp);
+    }
+    this.resolveDone?.();
+  }
+
+  /** Tells every record's owner the batch failed; records without an owner are reported to `orphan`. */
+  fail(error: Error, orphan: (error: Error, records: number) => void): void {
+    assert(!this.completed, "a batch completes once");
+    this.completed = true;
+    let orphans = 0;
+    const count = this.owners.length;
+    for (let i = 0; i < count; i++) {
+      const owner = this.owners[i]!;
+      if (owner === null) orphans++;
+      else if (typeof owner === "function") callSafely(owner, error, null);
+      else owner.failed(this.ownerIndexes[i]!, error);
+    }
+    if (orphans > 0) orphan(error, orphans);
+    this.resolveDone?.();
+  }
+}
+
+// A user callback that throws must not break the producer's bookkeeping: its error is rethrown outside.
+function callSafely(callback: DeliveryCallback, error: Error | null, metadata: RecordMetadata | null): void {
+  try {
+    callback(error, metadata);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
+  }
+}
+
+/** The batches of one partition, oldest first. */
+export class PartitionQueue {
+  readonly batches: ProducerBatch[] = [];
+  /**
+   * Requests in flight for this partition: at most one (client/producer/sender.ts explains why). Idempotence
+   * (issue 6) may raise the bound to 5, with sequence numbers keeping the broker from appending out of order.
+   */
+  inFlight = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+/** Upper bound of the bytes a record adds to a batch, computed without encoding it (strings: 3 bytes a unit). */
+export function recordBoundBytes(record: RecordInput): number {
+  let bytes = RECORD_FRAMING_BYTES_MAX + boundOf(record.key) + boundOf(record.value);
+  const headers = record.headers;
+  if (headers !== undefined) for (let i = 0; i < headers.length; i++) bytes += 10 + boundOf(headers[i]!.key) + boundOf(headers[i]!.value);
+  return bytes;
+}
+
+/** Exact bytes of the key, value and header data of a record (framing excluded): for the too-large check. */
+export function recordDataBytes(record: RecordInput): number {
+  let bytes = exactOf(record.key) + exactOf(record.value);
+  const headers = record.headers;
+  if (headers !== undefined) for (let i = 0; i < headers.length; i++) bytes += exactOf(headers[i]!.key) + exactOf(headers[i]!.value);
+  return bytes;
+}
+
+function boundOf(data: Uint8Array | string | null | undefined): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === "string" ? data.length * 3 : data.length;
+}
+
+function exactOf(data: Uint8Array | string | null | undefined): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === "string" ? utf8Length(data) : data.length;
+}
+
+/** Per-partition batch queues and the buffer.memory count. */
+export class RecordAccumulator {
+  private readonly topics = new Map<string, PartitionQueue[]>();
+  /** Every queue that holds a batch, for the sender's scan (a queue is listed once). */
+  private readonly nonEmpty = new Set<PartitionQueue>();
+  private usedBytes = 0;
+  private readonly builderLimitBytes: number;
+  /** Batches with an id up to this one are ready regardless of linger (flush). */
+  private flushUpToId = 0;
+
+  constructor(
+    private readonly options: AccumulatorOptions,
+    /** Called when memory was released (blocked senders may proceed). */
+    private readonly onMemoryReleased: () => void,
+  ) {
+    // A batch never grows past what buffer.memory could hold (Kafka's pool refuses larger allocations too).
+    this.builderLimitBytes = Math.min(BATCH_BYTES_MAX, Math.max(RECORD_BATCH_HEADER_BYTES + 1, Math.min(options.batchSizeBytes, options.bufferMemoryBytes)));
+  }
+
+  /** Bytes of buffer.memory held now. */
+  get bufferedBytes(): number {
+    return this.usedBytes;
+  }
+
+  /** The queue of a partition (created on first use). */
+  queue(topic: string, partition: number): PartitionQueue {
+    let queues = this.topics.get(topic);
+    if (queues === undefined) {
+      queues = [];
+      this.topics.set(topic, queues);
+    }
+    let queue = queues[partition];
+    if (queue === undefined) {
+      queue = new PartitionQueue(topic, partition);
+      queues[partition] = queue;
+    }
+    return queue;
+  }
+
+  /**
+   * Copies `record` into the open batch of its partition, opening a new batch when there is none or it is full.
+   * Returns the bytes the record added (for the sticky partitioner), or APPEND_NO_MEMORY when a new batch was
+   * needed and buffer.memory has no room for it (nothing was written; the caller waits and retries).
+   * `boundBytes` is recordBoundBytes(record); the caller has checked the record fits buffer.memory at all.
+   */
+  append(
+    topic: string,
+    partition: number,
+    acks: -1 | 0 | 1,
+    record: RecordInput,
+    boundBytes: number,
+    owner: RecordOwner,
+    ownerIndex: number,
+    nowMs: number,
+  ): number {
+    const queue = this.queue(topic, partition);
+    const batches = queue.batches;
+    const last = batches.length > 0 ? batches[batches.length - 1]! : undefined;
+    if (last !== undefined && !last.full && last.acks !== acks) last.full = true;
+    if (last !== undefined && !last.full) {
+      const builder = last.builder!;
+      const before = builder.sizeBytes;
+      if (builder.append(record)) return this.recordAppended(last, record, owner, ownerIndex, builder.sizeBytes - before);
+      last.full = true;
+    }
+    const reserveBytes = Math.max(this.builderLimitBytes, RECORD_BATCH_HEADER_BYTES + boundBytes);
+    if (this.usedBytes + reserveBytes > this.options.bufferMemoryBytes) {
+      // One record larger than the whole buffer still goes when the buffer is empty (its size was checked exact).
+      if (this.usedBytes > 0 || reserveBytes <= this.options.bufferMemoryBytes) return APPEND_NO_MEMORY;
+    }
+    this.usedBytes += reserveBytes;
+    const builder = new RecordBatchBuilder({ codec: this.options.codec }, this.builderLimitBytes);
+    const batch = new ProducerBatch(topic, partition, acks, nowMs, builder, reserveBytes);
+    batches.push(batch);
+    this.nonEmpty.add(queue);
+    const appended = builder.append(record);
+    assert(appended, "an empty batch takes any record up to BATCH_BYTES_MAX");
+    return this.recordAppended(batch, record, owner, ownerIndex, builder.sizeBytes - RECORD_BATCH_HEADER_BYTES);
+  }
+
+  private recordAppended(batch: ProducerBatch, record: RecordInput, owner: RecordOwner, ownerIndex: number, bytes: number): number {
+    batch.owners.push(owner);
+    batch.ownerIndexes.push(ownerIndex);
+    batch.timestamps.push(record.timestamp);
+    return bytes;
+  }
+
+  /** Makes every batch that exists now ready regardless of linger; returns the newest batch id covered. */
+  beginFlush(): number {
+    this.flushUpToId = nextBatchId - 1;
+    return this.flushUpToId;
+  }
+
+  /** Every batch not yet completed, oldest first per partition. */
+  pendingBatches(): ProducerBatch[] {
+    const pending: ProducerBatch[] = [];
+    for (const queue of this.nonEmpty) for (const batch of queue.batches) pending.push(batch);
+    return pending;
+  }
+
+  /** True when no batch waits or flies. */
+  get isEmpty(): boolean {
+    return this.nonEmpty.size === 0;
+  }
+
+  /** Whether the head of `queue` may be sent now. */
+  isReady(queue: PartitionQueue, nowMs: number): boolean {
+    if (queue.inFlight > 0) return false;
+    const head = queue.batches[0];
+    if (head === undefined || head.retryAtMs > nowMs) return false;
+    return head.full || head.bytes !== null || queue.batches.length > 1 || nowMs - head.createdMs >= this.options.lingerMs || head.id <= this.flushUpToId;
+  }
+
+  /** Queues whose head may be sent now. */
+  readyQueues(nowMs: number): PartitionQueue[] {
+    const ready: PartitionQueue[] = [];
+    for (const queue of this.nonEmpty) if (this.isReady(queue, nowMs)) ready.push(queue);
+    return ready;
+  }
+
+  /**
+   * The earliest time something becomes ready or expires (linger, retry backoff, delivery timeout), or Infinity;
+   * the sender sets its one timer to it.
+   */
+  nextWakeMs(): number {
+    let wake = Infinity;
+    for (const queue of this.nonEmpty) {
+      const head = queue.batches[0]!;
+      if (queue.inFlight === 0) {
+        if (head.retryAtMs > 0) wake = Math.min(wake, head.retryAtMs);
+        else if (!head.full && queue.batches.length === 1) wake = Math.min(wake, head.createdMs + this.options.lingerMs);
+      }
+      for (const batch of queue.batches) if (!batch.inFlight) wake = Math.min(wake, batch.createdMs + this.options.deliveryTimeoutMs);
+    }
+    return wake;
+  }
+
+  /**
+   * Finishes and returns the batches of `queue` to send in one request, head first, up to `maxBytes` (always at
+   * least the head), all with the head's acks. Open batches are closed for appends: once sent, a batch never changes.
+   */
+  drain(queue: PartitionQueue, maxBytes: number): ProducerBatch[] {
+    const drained: ProducerBatch[] = [];
+    let bytes = 0;
+    const acks = queue.batches[0]?.acks;
+    for (const batch of queue.batches) {
+      if (batch.acks !== acks) break;
+      if (batch.bytes === null) this.finish(batch);
+      const size = batch.bytes!.length;
+      if (drained.length > 0 && bytes + size > maxBytes) break;
+      drained.push(batch);
+      bytes += size;
+    }
+    return drained;
+  }
+
+  // Closes the batch's builder (compressing if set) and shrinks its reservation to the bytes it now holds.
+  private finish(batch: ProducerBatch): void {
+    batch.full = true;
+    batch.bytes = batch.builder!.close();
+    batch.builder = null;
+    const shrink = batch.reservedBytes - batch.bytes.length;
+    if (shrink > 0) {
+      batch.reservedBytes -= shrink;
+      this.release(shrink);
+    }
+  }
+
+  /** Removes a completed batch (the head of its queue, or an expired one) and releases its memory. */
+  remove(batch: ProducerBatch): void {
+    assert(batch.completed, "only completed batches leave the queue");
+    const queue = this.queue(batch.topic, batch.partition);
+    const at = queue.batches.indexOf(batch);
+    assert(at >= 0, "a completed batch is in its queue");
+    queue.batches.splice(at, 1);
+    if (queue.batches.length === 0) this.nonEmpty.delete(queue);
+    const bytes = batch.reservedBytes;
+    batch.reservedBytes = 0;
+    this.release(bytes);
+  }
+
+  private release(bytes: number): void {
+    this.usedBytes -= bytes;
+    assert(this.usedBytes >= 0, "buffer.memory count never goes negative");
+    this.onMemoryReleased();
+  }
+
+  /** Batches not in flight whose delivery.timeout.ms has passed. */
+  expiredBatches(nowMs: number): ProducerBatch[] {
+    const expired: ProducerBatch[] = [];
+    for (const queue of this.nonEmpty) {
+      for (const batch of queue.batches) if (!batch.inFlight && nowMs - batch.createdMs >= this.options.deliveryTimeoutMs) expired.push(batch);
+    }
+    return expired;
+  }
+}

@@ -1,0 +1,654 @@
+// The producer: takes records from send() / produce(), places them on partitions (client/producer/partitioner.ts),
+// copies them into per-partition batches (client/producer/accumulator.ts), and lets the sender
+// (client/producer/sender.ts) deliver them. It owns its Cluster (connections and metadata).
+//
+//   const producer = rivulet.producer({ acks: "all", "linger.ms": 5, compression: "lz4" });
+//   await producer.connect();
+//   const sent = await producer.send({ topic: "rides", messages: [{ key: "ride_1", value: "..." }] });
+//   // sent[i] = { topic, partition, offset: bigint, timestamp } for messages[i]
+//   producer.produce("rides", { value: "..." }, (error, metadata) => { ... });   // high-rate path, no promise
+//   await producer.flush();
+//   await producer.disconnect();
+//
+// Blocking. A record that needs a new batch when buffer.memory is full, or a topic whose metadata is not known yet,
+// makes its send wait in one FIFO queue of blocked sends (so later sends never overtake it), for at most
+// max.block.ms, then fail with RivuletBufferTimeoutError. While anything is blocked, new sends queue behind it.
+//
+// Results. send() resolves with one RecordMetadata per message, in the order of `messages` (offset -1n under
+// acks=0, where the broker says nothing); it rejects with the first failure of any of its messages (others may
+// still be delivered: the error says whether the failed write is definite). produce() reports each record to its
+// callback; records produced without a callback that fail make the next flush() or disconnect() reject, so no
+// failure is silent.
+import type { Connection } from "../connection.ts";
+import { assert } from "../../core/assert.ts";
+import type { RecordHeaderInput, RecordInput } from "../../core/formats/record-batch.ts";
+import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
+import { ErrorCode, RivuletError } from "../../core/formats/protocol/errors.ts";
+import type { Cluster } from "../cluster.ts";
+import { RivuletClosedError, RivuletConfigError } from "../errors.ts";
+import type { MessageInput, RecordHeadersInput, RecordMetadata } from "../records.ts";
+import {
+  APPEND_NO_MEMORY,
+  type DeliveryCallback,
+  type DeliveryGroup,
+  type ProducerBatch,
+  RecordAccumulator,
+  type RecordOwner,
+  recordBoundBytes,
+  recordDataBytes,
+} from "./accumulator.ts";
+import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "./errors.ts";
+import { BuiltInPartitioner, type TopicPartitions } from "./partitioner.ts";
+import { type ProducerOptions, resolveProducerOptions } from "./producer-options.ts";
+import { type ProducerClusterView, Sender } from "./sender.ts";
+import { RECORD_FRAMING_BYTES_MAX } from "../../core/formats/record-batch.ts";
+
+/** Most sends (or produce calls) that may wait for buffer space or metadata at once; more fail at once. */
+export const PRODUCER_BLOCKED_SENDS_MAX = 65_536;
+/** Most header entries one record may carry (a bound on the scratch header pool). */
+export const RECORD_HEADERS_MAX = 65_536;
+
+/** One send() call: a topic and its messages. */
+export interface SendRequest {
+  topic: string;
+  messages: readonly MessageInput[];
+  /** Overrides the producer's acks for these messages ("all" = -1). */
+  acks?: -1 | 0 | 1 | "all" | "-1" | "0" | "1";
+}
+
+/** One sendBatch() call: several topics at once. */
+export interface SendBatchRequest {
+  topicMessages: readonly { topic: string; messages: readonly MessageInput[] }[];
+  acks?: SendRequest["acks"];
+}
+
+/** Options of disconnect(). */
+export interface DisconnectOptions {
+  /** Fail what is still queued after this long (default: wait; delivery.timeout.ms bounds every record anyway). */
+  timeoutMs?: number;
+}
+
+// Collects the results of one send() call: one promise, one result slot per message.
+class SendGroup implements DeliveryGroup {
+  readonly results: RecordMetadata[];
+  private remaining: number;
+  private settled = false;
+  readonly promise: Promise<RecordMetadata[]>;
+  private resolve!: (results: RecordMetadata[]) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(count: number) {
+    this.results = new Array<RecordMetadata>(count);
+    this.remaining = count;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (count === 0) this.finish(null);
+  }
+
+  delivered(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
+    this.results[index] = { topic, partition, offset, timestamp };
+    if (--this.remaining === 0) this.finish(null);
+  }
+
+  failed(_index: number, error: Error): void {
+    this.remaining--;
+    this.finish(error);
+  }
+
+  finish(error: Error | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (error === null) this.resolve(this.results);
+    else this.reject(error);
+  }
+}
+
+// A send (or produce) that could not be taken at once: where it stopped, and until when it may wait.
+interface BlockedSend {
+  readonly topic: string;
+  readonly messages: readonly MessageInput[];
+  next: number;
+  readonly owner: RecordOwner;
+  readonly group: SendGroup | null;
+  readonly acks: -1 | 0 | 1;
+  readonly timestamp: number;
+  readonly startedMs: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** For produce(): settles when the record is taken or the wait fails. */
+  taken: { resolve: () => void; reject: (error: Error) => void } | null;
+  /** Settles when this send leaves the blocked queue, either way (for flush). */
+  left: Promise<void>;
+  leave: () => void;
+}
+
+const ACKS_INPUT: Readonly<Record<string, -1 | 0 | 1>> = { all: -1, "-1": -1, "0": 0, "1": 1 };
+
+/** A Kafka-model producer: batches per partition, bounded memory, ordered retries. */
+export class Producer {
+  /** The resolved options. */
+  readonly options: ProducerOptions;
+  private readonly cluster: Cluster;
+  private readonly view: MetadataView;
+  private readonly accumulator: RecordAccumulator;
+  private readonly sender: Sender;
+  private readonly partitioner: BuiltInPartitioner;
+  private readonly blocked: BlockedSend[] = [];
+  private pumpScheduled = false;
+  private closing = false;
+  private connected = false;
+  private orphanError: Error | null = null;
+  private orphanCount = 0;
+  // Reused for every record: the batch builder copies the bytes out, so nothing per record is allocated here.
+  private readonly scratch: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
+  private readonly headerPool: RecordHeaderInput[] = [];
+  private readonly headerList: RecordHeaderInput[] = [];
+
+  /** Builds a producer on `cluster` (which it then owns and closes) with raw options; throws RivuletConfigError. */
+  constructor(cluster: Cluster, options: unknown) {
+    this.options = resolveProducerOptions(options);
+    this.cluster = cluster;
+    if (cluster.maxInFlightRequests < this.options.maxInFlightRequestsPerConnection) cluster.maxInFlightRequests = this.options.maxInFlightRequestsPerConnection;
+    this.view = new MetadataView(cluster, () => this.schedulePump());
+    this.partitioner = new BuiltInPartitioner(this.options.batchSize, this.options.partitionerIgnoreKeys);
+    this.accumulator = new RecordAccumulator(
+      {
+        batchSizeBytes: this.options.batchSize,
+        lingerMs: this.options.lingerMs,
+        bufferMemoryBytes: this.options.bufferMemory,
+        codec: this.options.codec,
+        deliveryTimeoutMs: this.options.deliveryTimeoutMs,
+      },
+      () => this.schedulePump(),
+    );
+    this.sender = new Sender(
+      this.accumulator,
+      this.view,
+      {
+        maxInFlightRequestsPerConnection: this.options.maxInFlightRequestsPerConnection,
+        maxRequestSizeBytes: this.options.maxRequestSize,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        retries: this.options.retries,
+        retryBackoffMs: this.options.retryBackoffMs,
+        retryBackoffMaxMs: this.options.retryBackoffMaxMs,
+        deliveryTimeoutMs: this.options.deliveryTimeoutMs,
+      },
+      (error, records) => this.orphanFailed(error, records),
+    );
+  }
+
+  /** Connects to a bootstrap broker (sends connect on demand too; this surfaces connection problems early). */
+  async connect(): Promise<void> {
+    if (this.closing) throw new RivuletClosedError("producer");
+    await this.cluster.connect();
+    this.connected = true;
+  }
+
+  /** True between connect() and disconnect(). */
+  get isConnected(): boolean {
+    return this.connected && !this.closing;
+  }
+
+  /** Bytes of buffer.memory in use (records waiting or in flight). */
+  get bufferedBytes(): number {
+    return this.accumulator.bufferedBytes;
+  }
+
+  /**
+   * Sends `messages` to `topic`; resolves with where each landed, in order, once all are acknowledged (per acks),
+   * or rejects with the first failure.
+   */
+  send(request: SendRequest): Promise<RecordMetadata[]> {
+    try {
+      if (this.closing) throw new RivuletClosedError("producer");
+      checkTopic(request?.topic);
+      if (!Array.isArray(request.messages)) throw new RivuletConfigError(`send(): messages must be an array`, "messages");
+      for (let i = 0; i < request.messages.length; i++) checkMessage(request.messages[i], i);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const acks = request.acks === undefined ? this.options.acks : resolveAcks(request.acks);
+    if (acks === null) return Promise.reject(new RivuletConfigError(`send(): acks must be all, -1, 0 or 1, got ${String(request.acks)}`, "acks"));
+    const group = new SendGroup(request.messages.length);
+    if (request.messages.length > 0) this.take(request.topic, request.messages, group, null, acks);
+    return group.promise;
+  }
+
+  /** Sends to several topics at once; resolves with every message's metadata, topic by topic, in order. */
+  async sendBatch(request: SendBatchRequest): Promise<RecordMetadata[]> {
+    const sends = request.topicMessages.map((entry) => this.send({ topic: entry.topic, messages: entry.messages, ...(request.acks === undefined ? {} : { acks: request.acks }) }));
+    return (await Promise.all(sends)).flat();
+  }
+
+  /**
+   * The high-rate path: takes one record with no promise per record. Returns undefined when the record was taken
+   * at once, or a promise that resolves once it is taken (it had to wait for buffer space or metadata) and
+   * rejects with RivuletBufferTimeoutError after max.block.ms; await it before producing more. The callback, if
+   * any, learns the record's fate; without one a failure makes the next flush() reject. Throws for a closed
+   * producer or a malformed record.
+   */
+  produce(topic: string, message: MessageInput, callback?: DeliveryCallback): Promise<void> | undefined {
+    if (this.closing) throw new RivuletClosedError("producer");
+    checkTopic(topic);
+    checkMessage(message, 0);
+    if (callback !== undefined && typeof callback !== "function") throw new RivuletConfigError("produce(): callback must be a function", "callback");
+    const owner: RecordOwner = callback ?? null;
+    if (this.blocked.length === 0) {
+      const status = this.appendOne(topic, message, owner, 0, this.options.acks, message.timestamp ?? Date.now());
+      if (status === TAKEN) {
+        this.sender.wakeup();
+        return undefined;
+      }
+      if (status !== BLOCKED) {
+        this.deliverFailure(owner, 0, status);
+        return undefined;
+      }
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.block(topic, [message], owner, null, this.options.acks, 0, { resolve, reject });
+    });
+  }
+
+  /** Sends everything taken so far at once (ignoring linger.ms) and resolves when all of it is settled. */
+  async flush(): Promise<void> {
+    // Sends waiting for memory or metadata are part of "everything taken so far": let them in first.
+    const lastBlocked = this.blocked[this.blocked.length - 1];
+    if (lastBlocked !== undefined) await lastBlocked.left;
+    const upToId = this.accumulator.beginFlush();
+    this.sender.wakeup();
+    const waits: Promise<void>[] = [];
+    for (const batch of this.accumulator.pendingBatches()) if (batch.id <= upToId) waits.push(batch.done());
+    await Promise.all(waits);
+    this.throwOrphanError();
+  }
+
+  /**
+   * Stops taking records, delivers or fails everything pending (after `timeoutMs`, what has not been sent fails
+   * with RivuletDeliveryTimeoutError), then closes the connections. Rejects when records produced without a
+   * callback failed.
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      assert(Number.isInteger(timeoutMs) && timeoutMs >= 0, "disconnect timeoutMs must be a non-negative integer");
+      timer = setTimeout(() => this.abandon(timeoutMs), timeoutMs);
+    }
+    try {
+      while (this.blocked.length > 0 || !this.accumulator.isEmpty) {
+        const lastBlocked = this.blocked[this.blocked.length - 1];
+        if (lastBlocked !== undefined) await lastBlocked.left;
+        this.accumulator.beginFlush();
+        this.sender.wakeup();
+        await Promise.all(this.accumulator.pendingBatches().map((batch) => batch.done()));
+      }
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+      this.sender.stop();
+      this.view.close();
+      this.connected = false;
+      await this.cluster.close();
+    }
+    this.throwOrphanError();
+  }
+
+  // disconnect()'s deadline: blocked sends and queued batches fail now; in-flight ones settle on their answer.
+  private abandon(timeoutMs: number): void {
+    for (const job of this.blocked.splice(0)) this.failBlocked(job, new RivuletBufferTimeoutError(`producer disconnected before ${job.topic} records were taken`, timeoutMs, job.next));
+    this.sender.failQueued(
+      (batch: ProducerBatch) =>
+        new RivuletDeliveryTimeoutError(
+          `${batch.recordCount} record(s) for ${batch.topic}/${batch.partition} not delivered within disconnect's ${timeoutMs} ms`,
+          timeoutMs,
+          batch.maybeWritten,
+        ),
+    );
+  }
+
+  // Takes a send's messages from `next` on; what cannot be taken now waits in the blocked queue.
+  private take(topic: string, messages: readonly MessageInput[], group: SendGroup, taken: BlockedSend["taken"], acks: -1 | 0 | 1): void {
+    const timestamp = Date.now();
+    if (this.blocked.length === 0) {
+      const next = this.appendFrom(topic, messages, 0, group, acks, timestamp);
+      this.sender.wakeup();
+      if (next === messages.length || next < 0) return;
+      this.block(topic, messages, group, group, acks, next, taken, timestamp);
+      return;
+    }
+    this.block(topic, messages, group, group, acks, 0, taken, timestamp);
+  }
+
+  // Appends messages[from..] until one cannot be taken now; returns where it stopped (messages.length when all
+  // went, -1 when the send failed outright, e.g. a record too large).
+  private appendFrom(topic: string, messages: readonly MessageInput[], from: number, group: SendGroup, acks: -1 | 0 | 1, timestamp: number): number {
+    for (let i = from; i < messages.length; i++) {
+      const message = messages[i]!;
+      const status = this.appendOne(topic, message, group, i, acks, message.timestamp ?? timestamp);
+      if (status === TAKEN) continue;
+      if (status === BLOCKED) return i;
+      group.failed(i, status);
+      return -1;
+    }
+    return messages.length;
+  }
+
+  // HOT PATH (bench/producer.bench.ts): one record into its partition's batch, nothing allocated for it here.
+  private appendOne(topic: string, message: MessageInput, owner: RecordOwner, index: number, acks: -1 | 0 | 1, timestamp: number): typeof TAKEN | typeof BLOCKED | Error {
+    const partitions = this.view.partitions(topic);
+    if (partitions === null) return BLOCKED;
+    const record = this.scratch;
+    record.key = message.key ?? null;
+    record.value = message.value;
+    record.headers = message.headers === undefined ? undefined : this.headersOf(message.headers);
+    record.timestamp = timestamp;
+    const boundBytes = recordBoundBytes(record);
+    if (RECORD_BATCH_HEADER_BYTES + boundBytes > this.options.maxRequestSize || boundBytes > this.options.bufferMemory) {
+      const tooLarge = this.tooLarge(topic, record);
+      if (tooLarge !== null) return tooLarge;
+    }
+    let partition: number;
+    if (message.partition !== undefined) {
+      partition = message.partition;
+      if (partition >= partitions.count) {
+        return new RivuletError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}/${partition}: the topic has ${partitions.count} partition(s)`);
+      }
+    } else partition = this.partitioner.partition(topic, record.key, partitions);
+    const bytes = this.accumulator.append(topic, partition, acks, record, boundBytes, owner, index, Date.now());
+    if (bytes === APPEND_NO_MEMORY) return BLOCKED;
+    if (message.partition === undefined) this.partitioner.appended(topic, partition, bytes, partitions);
+    return TAKEN;
+  }
+
+  // Kafka's RecordTooLargeException, by the exact size (only computed when the cheap bound says it might be).
+  private tooLarge(topic: string, record: RecordInput): Error | null {
+    const bytes = RECORD_BATCH_HEADER_BYTES + RECORD_FRAMING_BYTES_MAX + recordDataBytes(record);
+    if (bytes > this.options.maxRequestSize) {
+      return new RivuletError(ErrorCode.MESSAGE_TOO_LARGE, `${topic}: a record of about ${bytes} bytes is larger than max.request.size ${this.options.maxRequestSize}`);
+    }
+    if (bytes > this.options.bufferMemory) {
+      return new RivuletError(ErrorCode.MESSAGE_TOO_LARGE, `${topic}: a record of about ${bytes} bytes is larger than buffer.memory ${this.options.bufferMemory}`);
+    }
+    return null;
+  }
+
+  // Headers in the builder's shape, in a reused list of reused entries (the builder reads them synchronously).
+  private headersOf(headers: RecordHeadersInput): RecordHeaderInput[] {
+    const list = this.headerList;
+    let count = 0;
+    if (Array.isArray(headers)) {
+      for (const pair of headers as readonly (readonly [string, string | Uint8Array])[]) this.setHeader(count++, pair[0], pair[1]);
+    } else {
+      const object = headers as Readonly<Record<string, string | Uint8Array>>;
+      for (const key in object) if (Object.prototype.hasOwnProperty.call(object, key)) this.setHeader(count++, key, object[key]!);
+    }
+    list.length = count;
+    return list;
+  }
+
+  private setHeader(at: number, key: string, value: string | Uint8Array | null): void {
+    let entry = this.headerPool[at];
+    if (entry === undefined) {
+      entry = { key, value };
+      this.headerPool[at] = entry;
+    } else {
+      entry.key = key;
+      entry.value = value;
+    }
+    this.headerList[at] = entry;
+  }
+
+  private block(
+    topic: string,
+    messages: readonly MessageInput[],
+    owner: RecordOwner,
+    group: SendGroup | null,
+    acks: -1 | 0 | 1,
+    next: number,
+    taken: BlockedSend["taken"],
+    timestamp: number = Date.now(),
+  ): void {
+    if (this.blocked.length >= PRODUCER_BLOCKED_SENDS_MAX) {
+      const error = new RivuletBufferTimeoutError(`more than ${PRODUCER_BLOCKED_SENDS_MAX} sends are waiting for buffer space`, 0, next);
+      if (taken !== null) taken.reject(error);
+      else group?.finish(error);
+      return;
+    }
+    let leave!: () => void;
+    const left = new Promise<void>((resolve) => (leave = resolve));
+    const job: BlockedSend = { topic, messages, next, owner, group, acks, timestamp, startedMs: Date.now(), timer: null, taken, left, leave };
+    job.timer = setTimeout(() => this.blockTimedOut(job), this.options.maxBlockMs);
+    this.blocked.push(job);
+    this.schedulePump();
+  }
+
+  private blockTimedOut(job: BlockedSend): void {
+    job.timer = null;
+    const at = this.blocked.indexOf(job);
+    if (at < 0) return;
+    this.blocked.splice(at, 1);
+    const metadataKnown = this.view.partitions(job.topic) !== null;
+    const why = metadataKnown
+      ? `no buffer space (buffer.memory ${this.options.bufferMemory}, ${this.accumulator.bufferedBytes} in use)`
+      : `topic ${job.topic} not present in metadata${this.view.lastError(job.topic) === null ? "" : ` (${this.view.lastError(job.topic)!.message})`}`;
+    this.failBlocked(job, new RivuletBufferTimeoutError(`send to ${job.topic} waited max.block.ms ${this.options.maxBlockMs}: ${why}`, this.options.maxBlockMs, job.next));
+    this.schedulePump();
+  }
+
+  private failBlocked(job: BlockedSend, error: Error): void {
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.timer = null;
+    if (job.taken !== null) job.taken.reject(error);
+    else job.group?.finish(error);
+    job.leave();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.blocked.length === 0) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  // Lets blocked sends in, oldest first, as far as memory and metadata allow.
+  private pump(): void {
+    while (this.blocked.length > 0) {
+      const job = this.blocked[0]!;
+      if (this.view.partitions(job.topic) === null) {
+        this.view.request(job.topic);
+        return;
+      }
+      let next: number;
+      if (job.group !== null) next = this.appendFrom(job.topic, job.messages, job.next, job.group, job.acks, job.timestamp);
+      else {
+        const message = job.messages[0]!;
+        const status = this.appendOne(job.topic, message, job.owner, 0, job.acks, message.timestamp ?? job.timestamp);
+        if (status === BLOCKED) next = 0;
+        else {
+          if (status !== TAKEN) this.deliverFailure(job.owner, 0, status);
+          next = 1;
+        }
+      }
+      this.sender.wakeup();
+      if (next >= 0 && next < job.messages.length) {
+        job.next = next;
+        return;
+      }
+      this.blocked.shift();
+      if (job.timer !== null) clearTimeout(job.timer);
+      job.timer = null;
+      job.taken?.resolve();
+      job.leave();
+    }
+  }
+
+  private deliverFailure(owner: RecordOwner, index: number, error: Error): void {
+    if (owner === null) this.orphanFailed(error, 1);
+    else if (typeof owner === "function") owner(error, null);
+    else owner.failed(index, error);
+  }
+
+  private orphanFailed(error: Error, records: number): void {
+    this.orphanError ??= error;
+    this.orphanCount += records;
+  }
+
+  private throwOrphanError(): void {
+    const error = this.orphanError;
+    if (error === null) return;
+    const count = this.orphanCount;
+    this.orphanError = null;
+    this.orphanCount = 0;
+    throw new RivuletDeliveryFailedError(count, error);
+  }
+}
+
+const TAKEN = 0;
+const BLOCKED = 1;
+
+/** flush() or disconnect(): records produced without a callback failed since the last flush. */
+export class RivuletDeliveryFailedError extends Error {
+  override name = "RivuletDeliveryFailedError";
+  /** Records that failed. */
+  readonly records: number;
+  /** The first failure. */
+  declare readonly cause: Error;
+
+  constructor(records: number, cause: Error) {
+    super(`${records} record(s) produced without a callback failed; first: ${cause.message}`, { cause });
+    this.records = records;
+  }
+}
+
+function checkTopic(topic: unknown): asserts topic is string {
+  if (typeof topic !== "string" || topic.length === 0) throw new RivuletConfigError(`topic must be a non-empty string, got ${JSON.stringify(topic)}`, "topic");
+}
+
+function isData(value: unknown): boolean {
+  return value === null || typeof value === "string" || value instanceof Uint8Array;
+}
+
+// A malformed record is the caller's bug: refused before anything of its send is taken.
+function checkMessage(message: MessageInput | undefined, index: number): void {
+  if (message === null || typeof message !== "object") throw new RivuletConfigError(`message ${index} must be an object`, "messages");
+  if (!isData(message.value)) throw new RivuletConfigError(`message ${index}: value must be a string, Uint8Array or null`, "value");
+  if (message.key !== undefined && !isData(message.key)) throw new RivuletConfigError(`message ${index}: key must be a string, Uint8Array or null`, "key");
+  if (message.partition !== undefined && !(Number.isInteger(message.partition) && message.partition >= 0 && message.partition <= 0x7fffffff)) {
+    throw new RivuletConfigError(`message ${index}: partition must be a non-negative integer`, "partition");
+  }
+  if (message.timestamp !== undefined && !(Number.isSafeInteger(message.timestamp) && message.timestamp >= 0)) {
+    throw new RivuletConfigError(`message ${index}: timestamp must be milliseconds since the epoch (a non-negative integer)`, "timestamp");
+  }
+  const headers = message.headers;
+  if (headers !== undefined) {
+    if (headers === null || typeof headers !== "object") throw new RivuletConfigError(`message ${index}: headers must be an object or a list of [key, value] pairs`, "headers");
+    const entries = Array.isArray(headers) ? (headers as readonly unknown[]) : null;
+    if (entries !== null) {
+      if (entries.length > RECORD_HEADERS_MAX) throw new RivuletConfigError(`message ${index}: more than ${RECORD_HEADERS_MAX} headers`, "headers");
+      for (const entry of entries) {
+        if (!Array.isArray(entry) || typeof entry[0] !== "string" || !isData(entry[1])) {
+          throw new RivuletConfigError(`message ${index}: each header must be a [string, string | Uint8Array] pair`, "headers");
+        }
+      }
+    } else {
+      let count = 0;
+      for (const key in headers as object) {
+        if (!Object.prototype.hasOwnProperty.call(headers, key)) continue;
+        if (++count > RECORD_HEADERS_MAX) throw new RivuletConfigError(`message ${index}: more than ${RECORD_HEADERS_MAX} headers`, "headers");
+        if (!isData((headers as Record<string, unknown>)[key])) throw new RivuletConfigError(`message ${index}: header "${key}" must be a string or Uint8Array`, "headers");
+      }
+    }
+  }
+}
+
+function resolveAcks(acks: unknown): -1 | 0 | 1 | null {
+  if (acks === -1 || acks === 0 || acks === 1) return acks;
+  if (typeof acks === "string" && Object.prototype.hasOwnProperty.call(ACKS_INPUT, acks)) return ACKS_INPUT[acks]!;
+  return null;
+}
+
+/**
+ * The producer's synchronous view of topic metadata over the Cluster's async cache: partitions per topic, loaded
+ * once (auto-creating the topic, as Kafka's producer does) and refreshed when stale or when the sender reports a
+ * leadership error.
+ */
+class MetadataView implements ProducerClusterView {
+  private readonly topics = new Map<string, { partitions: TopicPartitions; fetchedMs: number }>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly errors = new Map<string, Error>();
+  private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    /** Called when a topic's metadata arrived (blocked sends may proceed). */
+    private readonly onLoaded: () => void,
+  ) {}
+
+  partitions(topic: string): TopicPartitions | null {
+    const known = this.topics.get(topic);
+    if (known === undefined) return null;
+    if (Date.now() - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
+    return known.partitions;
+  }
+
+  /** The last error loading `topic`, or null. */
+  lastError(topic: string): Error | null {
+    return this.errors.get(topic) ?? null;
+  }
+
+  /** Starts loading `topic` unless it is loading or waiting to retry; failures retry after the client's backoff. */
+  request(topic: string): void {
+    if (this.loading.has(topic) || this.retryTimers.has(topic)) return;
+    this.loadTopic(topic).then(
+      () => this.onLoaded(),
+      () => {
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(topic);
+          this.onLoaded();
+        }, this.cluster.options.retry.initialRetryTime);
+        this.retryTimers.set(topic, timer);
+      },
+    );
+  }
+
+  loadTopic(topic: string): Promise<void> {
+    const running = this.loading.get(topic);
+    if (running !== undefined) return running;
+    const load = this.cluster
+      .partitionsFor(topic, { allowAutoTopicCreation: true })
+      .then(
+        (partitions) => {
+          const available: number[] = [];
+          for (const partition of partitions) if (partition.leader >= 0 && partition.errorCode === ErrorCode.NONE) available.push(partition.partition);
+          this.topics.set(topic, { partitions: { count: partitions.length, available }, fetchedMs: Date.now() });
+          this.errors.delete(topic);
+        },
+        (error: unknown) => {
+          this.errors.set(topic, error instanceof Error ? error : new Error(String(error)));
+          throw error;
+        },
+      )
+      .finally(() => this.loading.delete(topic));
+    this.loading.set(topic, load);
+    return load;
+  }
+
+  leaderConnection(topic: string, partition: number): Promise<Connection> {
+    return this.cluster.connectionFor(topic, partition);
+  }
+
+  invalidate(topic: string): void {
+    this.cluster.invalidate(topic);
+    void this.loadTopic(topic).catch(() => undefined);
+  }
+
+  /** Stops retry timers. */
+  close(): void {
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+  }
+}
