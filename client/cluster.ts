@@ -370,16 +370,21 @@ export class Cluster {
 
   /**
    * Runs `operation` until it succeeds, retrying retriable RivuletErrors (after noteError) with backoff, at most
-   * `retry.retries` times; anything else, or the last error, is thrown. Operations must be safe to repeat, and
-   * must not call retry() themselves (attempts would multiply).
+   * `retry.retries` times; anything else, or the last error, is thrown. `retryWhen` narrows what is retried (a
+   * write that is not idempotent retries definite errors only). Operations must be safe to repeat, and must not
+   * call retry() themselves (attempts would multiply).
    */
-  async retry<T>(operation: (attempt: number) => Promise<T>, retry: RetryOptions = this.options.retry): Promise<T> {
+  async retry<T>(
+    operation: (attempt: number) => Promise<T>,
+    retry: RetryOptions = this.options.retry,
+    retryWhen: (error: RivuletError) => boolean = (error) => error.retriable,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       this.#checkOpen();
       try {
         return await operation(attempt);
       } catch (error) {
-        if (!(error instanceof RivuletError) || !error.retriable || attempt >= retry.retries || this.#closed) throw error;
+        if (!(error instanceof RivuletError) || !retryWhen(error) || attempt >= retry.retries || this.#closed) throw error;
         this.noteError(error);
         await this.#backoff(backoffMs(retry, attempt));
       }
