@@ -80,3 +80,40 @@ for (const [label, times] of [["fastest sample (min)", fastest], ["median", medi
   }
 }
 console.log("\nGB/s = bytes / ns per call; (Nx) = speed relative to the TS twin at the same size, same statistic.");
+
+// Second view, robust to load spikes: rows interleaved round by round (each round times every row for a few ms,
+// so a spike from another process hits one round of every row, not all of one row), best round kept per row.
+const INTERLEAVED_ROUNDS = 15;
+const ROUND_BYTES = 8 << 20; // bytes each row sums per round
+const interleavedSizes = [64, 512, 4096, 65536, 1 << 20];
+const interleavedRows: [string, (bytes: Uint8Array, buffer: Buffer, base: number) => number][] = [
+  ["wasm 3-way resident", (bytes, _buffer, base) => kernelThreeWay(base, bytes.length, 0)],
+  ["wasm 1-lane resident", (bytes, _buffer, base) => kernelOneLane(base, bytes.length, 0)],
+  ["wasm copy+kernel", (bytes) => crc32cWasm(bytes)],
+  ["ts twin", (bytes) => crc32cTs(bytes)],
+  ["crc32c default", (bytes) => crc32c(bytes)],
+  ["@node-rs/crc32", (_bytes, buffer) => nativeCrc32c(buffer)],
+];
+console.log(`\ninterleaved, best of ${INTERLEAVED_ROUNDS} rounds: GB/s (x TS twin)`);
+console.log(`| size | ${interleavedRows.map(([name]) => name).join(" | ")} |`);
+console.log(`|---|${interleavedRows.map(() => "---").join("|")}|`);
+for (const size of interleavedSizes) {
+  const bytes = inputs.get(size)!;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const calls = Math.max(1, Math.floor(ROUND_BYTES / size));
+  const best = new Map<string, number>();
+  for (let round = 0; round < INTERLEAVED_ROUNDS; round++) {
+    for (const [name, run] of interleavedRows) {
+      const base = placeResident(bytes); // outside timing; copy+kernel rows overwrite the arena
+      let sink = 0;
+      const start = Bun.nanoseconds();
+      for (let i = 0; i < calls; i++) sink ^= run(bytes, buffer, base);
+      const gbps = (calls * size) / (Bun.nanoseconds() - start);
+      do_not_optimize(sink);
+      if (gbps > (best.get(name) ?? 0)) best.set(name, gbps);
+    }
+  }
+  const twin = best.get("ts twin")!;
+  const cells = interleavedRows.map(([name]) => `${best.get(name)!.toFixed(2)} (${(best.get(name)! / twin).toFixed(2)}x)`);
+  console.log(`| ${sizeName(size)} | ${cells.join(" | ")} |`);
+}

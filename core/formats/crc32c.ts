@@ -54,10 +54,12 @@ export function crc32cTs(bytes: Uint8Array, seed = 0): number {
 const crc32cKernel = wasm.crc32c as (ptr: number, len: number, seed: number) => number;
 
 /**
- * WASM kernel: CRC-32C of `bytes` continuing from `seed`, copying `bytes` into the scratch arena first (falls
- * back to the twin when the arena cannot grow that far).
+ * WASM kernel: CRC-32C of `bytes` continuing from `seed`, copying `bytes` into the scratch arena first unless
+ * they already are in wasm memory (falls back to the twin when the arena cannot grow that far).
  */
 export function crc32cWasm(bytes: Uint8Array, seed = 0): number {
+  // Bytes that already live in wasm memory (e.g. a batch built there) are summed in place, without the copy.
+  if (bytes.buffer === wasm.memory.buffer) return crc32cKernel(bytes.byteOffset, bytes.length, seed) >>> 0;
   const base = arena(bytes.length);
   if (base < 0) return crc32cTs(bytes, seed);
   heap().set(bytes, base);

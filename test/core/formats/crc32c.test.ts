@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { crc32c as nativeCrc32c } from "@node-rs/crc32";
 import { CRC32C_WASM_MIN_BYTES, crc32c, crc32cTs, crc32cWasm } from "../../../core/formats/crc32c.ts";
+import { arena, heap } from "../../../core/formats/wasm.ts";
 
 // Deterministic PRNG (mulberry32) so a failure names a reproducible seed.
 function randomBytes(seed: number, length: number): Uint8Array {
@@ -98,6 +99,15 @@ for (const impl of implementations) {
 }
 
 describe("crc32c dispatch", () => {
+  test("bytes already in wasm memory are summed in place, at any offset", () => {
+    const source = randomBytes(5, 70_000);
+    const base = arena(source.length + 16);
+    heap().set(source, base + 3);
+    const inPlace = heap().subarray(base + 3, base + 3 + source.length);
+    expect(crc32cWasm(inPlace)).toBe(native(source));
+    expect(crc32cWasm(inPlace.subarray(1, 5000), 77)).toBe(native(source.subarray(1, 5000), 77));
+  });
+
   test("the crossover is inside the sizes the suite covers on both sides", () => {
     expect(CRC32C_WASM_MIN_BYTES).toBeGreaterThan(1);
     expect(CRC32C_WASM_MIN_BYTES).toBeLessThan(1 << 20);
