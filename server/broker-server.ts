@@ -15,7 +15,8 @@ import type { Broker } from "../core/engine/broker.ts";
 import { assert } from "../core/assert.ts";
 import { Connection } from "./connection.ts";
 import { FetchWaiters } from "./fetch-waiters.ts";
-import { type FileRangeSender, readFileRangeSender } from "./file-range.ts";
+import type { FileRangeSender } from "./file-range.ts";
+import { sendfileFileRangeSender } from "./sendfile.ts";
 import type { ServerContext } from "./server-context.ts";
 import { type ServerLimits, resolveServerLimits } from "./server-limits.ts";
 
@@ -40,7 +41,7 @@ export interface ServerOptions {
   autoCreateTopicsEnable?: boolean;
   /** num.partitions (default 1): partitions of an auto-created topic, and of CreateTopics with -1. */
   numPartitions?: number;
-  /** How Fetch puts stored file ranges on the wire (default: read+write, readFileRangeSender). */
+  /** How Fetch puts stored file ranges on the wire (default: sendfile(2), falling back to read+write where unavailable). */
   fileRangeSender?: FileRangeSender;
 }
 
@@ -65,7 +66,7 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
   const limits = resolveServerLimits(options.limits);
   const numPartitions = options.numPartitions ?? NUM_PARTITIONS_DEFAULT;
   assert(Number.isInteger(numPartitions) && numPartitions >= 1, "num.partitions must be a positive integer");
-  const fileRangeSender = options.fileRangeSender ?? readFileRangeSender;
+  const fileRangeSender = options.fileRangeSender ?? sendfileFileRangeSender;
   const context: ServerContext = {
     broker,
     limits,
@@ -130,7 +131,7 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
       if (connection.partialSinceMs > 0 && nowMs - connection.partialSinceMs >= limits.requestHeaderTimeoutMs) connection.close("header_timeout");
       // Idle: no request in progress and no byte in or out for the whole time (a peer that stopped reading
       // counts as idle too, so it cannot hold its queued answers forever).
-      else if (connection.pendingRequests === 0 && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs) connection.close("idle");
+      else if (connection.requestsInProgress === 0 && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs) connection.close("idle");
     }
   }, sweepMs);
   sweep.unref();

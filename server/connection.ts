@@ -68,6 +68,7 @@ export class Connection implements RequestScope {
   private flushScheduled = false;
   private sending: Promise<unknown> | null = null;
   private stopReading = false;
+  private inProgress = 0;
   private isClosed = false;
   /** Why the server closed it, if it did. */
   closeReason: CloseReason | null = null;
@@ -97,6 +98,11 @@ export class Connection implements RequestScope {
   /** Requests read and not yet answered. */
   get pendingRequests(): number {
     return this.slots.length - this.slotsHead;
+  }
+
+  /** Requests whose handler has not finished yet (answers waiting only for their turn to be written excluded). */
+  get requestsInProgress(): number {
+    return this.inProgress;
   }
 
   /** True when nothing is in flight: no unanswered request and no unsent byte. */
@@ -203,6 +209,7 @@ export class Connection implements RequestScope {
       result = this.handlerFailed(slot, decoded.value.header.correlationId, error);
     }
     if (result instanceof Promise) {
+      this.inProgress++;
       result.then(
         (reply) => this.complete(slot, reply),
         (error: unknown) => this.complete(slot, this.handlerFailed(slot, decoded.value.header.correlationId, error)),
@@ -233,6 +240,7 @@ export class Connection implements RequestScope {
   }
 
   private complete(slot: Slot, reply: Reply): void {
+    this.inProgress--;
     if (this.isClosed) return;
     slot.reply = reply;
     this.lastActivityMs = Date.now();

@@ -6,10 +6,11 @@
 // connection's OutboundQueue, file ranges to a FileRangeSender, which must put exactly `range.length` bytes of
 // the file on the socket after everything queued before it and before anything queued after it.
 //
-//   read+write (this file, the default): fs.readSync the range into one Buffer and queue it. The queue writes it
-//     with the coalescing writer and keeps a short-write tail for `drain`, like any other response bytes.
-//   sendfile(2) (server/sendfile.ts): wait until the queue is empty (`target.drained()`), then copy the range
-//     from the file to the socket's descriptor in the kernel, resuming after EAGAIN once `drain` fires.
+//   sendfile(2) (server/sendfile.ts, the default): wait until the queue is empty (`target.drained()`), then copy
+//     the range from the file to the socket's descriptor in the kernel, resuming after EAGAIN once `drain` fires.
+//     Measured faster and cheaper in broker CPU than read+write through this server (docs/benchmarks/server.md).
+//   read+write (this file; the fallback where sendfile is unavailable): fs.readSync the range into one Buffer and
+//     queue it. The queue writes it with the coalescing writer and keeps a short-write tail for `drain`.
 //
 // A sender returns true (or nothing) when it is done synchronously, or a promise the connection awaits before it
 // sends anything else; false (or a promise of false) means the range could not be read, and the connection is
@@ -18,9 +19,9 @@
 // Validity: a range's descriptor belongs to the engine, which closes it when the topic is deleted (and, after
 // retention, at its next maintenance call), after which the number may be reused for another file. So a range is
 // only trusted during the synchronous block in which the engine produced it: the connection hands it to send()
-// at once when the response is next in line, and otherwise copies it into memory at once (readRangesNow); a
-// sender that continues asynchronously (sendfile after EAGAIN) must not touch `range.fd` after its first
-// synchronous call returns; it can open its own descriptor from the engine's `path` (ByteRange) first.
+// at once when the response is next in line, and otherwise copies it into memory at once (readRangesNow). A
+// sender that continues asynchronously (sendfile after EAGAIN) must check after every wait that `range.fd`
+// still names the same file (server/sendfile.ts compares fstat's device and inode) and fail the range if not.
 import { readSync } from "node:fs";
 import type { Socket } from "bun";
 import type { FileRange, FramePart } from "../core/formats/protocol/frame.ts";
@@ -75,7 +76,7 @@ export function readRangesNow(parts: readonly FramePart[], from = 0): Uint8Array
   return out;
 }
 
-/** Reads each range into a Buffer of its size and queues it (the default: faster than sendfile on loopback here). */
+/** Reads each range into a Buffer of its size and queues it (read+write: the fallback, and a baseline). */
 export const readFileRangeSender: FileRangeSender = {
   name: "read",
   send(target, range) {

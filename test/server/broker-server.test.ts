@@ -16,6 +16,8 @@ import { ListOffsetsApi } from "../../core/formats/protocol/list-offsets.ts";
 import { MetadataApi } from "../../core/formats/protocol/metadata.ts";
 import { ProduceApi } from "../../core/formats/protocol/produce.ts";
 import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
+import { readFileRangeSender } from "../../server/file-range.ts";
+import { sendfileFileRangeSender } from "../../server/sendfile.ts";
 import { RawClient } from "../e2e/raw-client.ts";
 import { type TestServer, batchBaseOffsets, fetchRequest, produceRequest, recordValues, startTestServer, testBatch } from "./server-fixture.ts";
 
@@ -427,8 +429,11 @@ describe("ordering and long polls", () => {
 });
 
 describe("backpressure over a real socket", () => {
-  test("a client that stops reading gets every large answer, whole and in order, once it reads again", async () => {
-    const fx = await start({ limits: { outboundHighWaterBytes: 1 << 20 } });
+  test.each([
+    ["read+write", readFileRangeSender],
+    ["sendfile", sendfileFileRangeSender],
+  ])("%s: a client that stops reading gets every large answer, whole and in order, once it reads again", async (_name, fileRangeSender) => {
+    const fx = await start({ fileRangeSender, limits: { outboundHighWaterBytes: 1 << 20 } });
     const c = await fx.client();
     await createTopic(c, "large", 1);
     for (let i = 0; i < 8; i++) await c.request(ProduceApi, produceRequest("large", 0, testBatch(1, `${i}`.padEnd(64 * 1024, "x")), 1));
