@@ -33,7 +33,8 @@ import {
   type TopicConfig,
   type TopicConfigInput,
 } from "./topic-config.ts";
-import { fsyncDirectory, type TopicRecord } from "./topic-metadata.ts";
+import { syncDirectory } from "./durable-file.ts";
+import { type TopicRecord } from "./topic-metadata.ts";
 import {
   TopicRegistry,
   deleteDirName,
@@ -238,13 +239,13 @@ export class Broker {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
     }
-    if (renamed) await fsyncDirectory(this.dataDir);
+    if (renamed) await syncDirectory(this.dataDir);
   }
 
   private async removeDeleteDirs(): Promise<void> {
     const names = (await readdir(this.dataDir)).filter(isDeleteDirName);
     for (const name of names) await rm(join(this.dataDir, name), { recursive: true, force: true });
-    if (names.length > 0) await fsyncDirectory(this.dataDir);
+    if (names.length > 0) await syncDirectory(this.dataDir);
   }
 
   private startTimers(): void {
@@ -322,7 +323,7 @@ export class Broker {
         for (let partition = 0; partition < record.partitions; partition++) {
           await rm(join(this.dataDir, deleteDirName(record.name, partition, record.id)), { recursive: true, force: true });
         }
-        await fsyncDirectory(this.dataDir);
+        await syncDirectory(this.dataDir);
         await this.registry.remove(record.id);
         for (let partition = 0; partition < record.partitions; partition++) {
           this.cleanerStates.delete(cleanerKey(record.id, partition));

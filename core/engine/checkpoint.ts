@@ -18,17 +18,14 @@
 // size, same ctime (any write or truncate changes ctime). So the first append after a clean start needs no
 // marker removal (no fsync on the append path): a crash after it leaves a ctime that no longer matches, and the
 // next start recovers from the recovery point.
-import * as fs from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "../formats/crc32c.ts";
 import { type Result, err, ok } from "../formats/result.ts";
 import { type Offset, asOffset } from "./offsets.ts";
-import { syncDirectory, syncDirectoryNow } from "./segment.ts";
+import { readBoundedFile, writeFileAtomically, writeFileAtomicallyNow } from "./durable-file.ts";
 
 /** File name of the checkpoint inside the partition directory. */
 export const CHECKPOINT_FILE_NAME = "rivulet.checkpoint";
-/** Suffix of the temporary file a checkpoint is written to before the rename. */
-export const TEMPORARY_FILE_SUFFIX = ".tmp";
 /** Upper bound on a checkpoint file; anything larger is garbage and is not read. */
 export const CHECKPOINT_BYTES_MAX = 1024;
 /** How often a running log rewrites its checkpoint (Kafka's log.flush.offset.checkpoint.interval.ms). */
@@ -111,44 +108,16 @@ export function decodeCheckpoint(bytes: Uint8Array): Result<PartitionCheckpoint,
 
 /** Reads the checkpoint of a partition directory; never throws on bad contents. */
 export function readCheckpoint(dir: string): Result<PartitionCheckpoint, CheckpointError> {
-  const path = join(dir, CHECKPOINT_FILE_NAME);
-  let size: number;
-  try {
-    size = fs.statSync(path).size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return err("missing");
-    throw error;
-  }
-  if (size > CHECKPOINT_BYTES_MAX) return err("too_large");
-  return decodeCheckpoint(fs.readFileSync(path));
+  const bytes = readBoundedFile(join(dir, CHECKPOINT_FILE_NAME), CHECKPOINT_BYTES_MAX);
+  return bytes.ok ? decodeCheckpoint(bytes.value) : bytes;
 }
 
 /** Writes the checkpoint atomically: temp file, fdatasync, rename, directory fsync (off the event loop). */
 export async function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoint): Promise<void> {
-  const path = join(dir, CHECKPOINT_FILE_NAME);
-  const temporary = path + TEMPORARY_FILE_SUFFIX;
-  const fd = fs.openSync(temporary, "w");
-  try {
-    fs.writeSync(fd, encodeCheckpoint(checkpoint));
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, path);
-  await syncDirectory(dir);
+  await writeFileAtomically(dir, CHECKPOINT_FILE_NAME, encodeCheckpoint(checkpoint));
 }
 
 /** Blocking variant of writeCheckpoint for close paths. */
 export function writeCheckpointNow(dir: string, checkpoint: PartitionCheckpoint): void {
-  const path = join(dir, CHECKPOINT_FILE_NAME);
-  const temporary = path + TEMPORARY_FILE_SUFFIX;
-  const fd = fs.openSync(temporary, "w");
-  try {
-    fs.writeSync(fd, encodeCheckpoint(checkpoint));
-    fs.fdatasyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, path);
-  syncDirectoryNow(dir);
+  writeFileAtomicallyNow(dir, CHECKPOINT_FILE_NAME, encodeCheckpoint(checkpoint));
 }

@@ -23,7 +23,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Result, err, ok } from "../formats/result.ts";
-import { writeFileAtomically } from "./topic-metadata.ts";
+import { writeFileAtomically } from "./durable-file.ts";
 
 /** The checkpoint file's name inside a data directory. */
 export const CLEANER_CHECKPOINT_FILE = "cleaner-checkpoint.json";

@@ -35,7 +35,8 @@ import {
   RECORD_BATCH_HEADER_BYTES,
 } from "../formats/record-batch-header.ts";
 import { type Result, err, ok } from "../formats/result.ts";
-import { CHECKPOINT_FILE_NAME, CHECKPOINT_INTERVAL_MS, TEMPORARY_FILE_SUFFIX, readCheckpoint, writeCheckpoint, writeCheckpointNow } from "./checkpoint.ts";
+import { CHECKPOINT_FILE_NAME, CHECKPOINT_INTERVAL_MS, readCheckpoint, writeCheckpoint, writeCheckpointNow } from "./checkpoint.ts";
+import { TEMPORARY_FILE_SUFFIX, syncDirectory, syncDirectoryNow } from "./durable-file.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { failpoint } from "./failpoints.ts";
 import type { LogConfig } from "./log-config.ts";
@@ -49,8 +50,6 @@ import {
   parseSegmentFileName,
   readFully,
   segmentFileName,
-  syncDirectory,
-  syncDirectoryNow,
   unlinkIfExists,
 } from "./segment.ts";
 import { SegmentWriter } from "./segment-writer.ts";

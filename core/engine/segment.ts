@@ -599,23 +599,3 @@ export function unlinkIfExists(path: string): void {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
-
-/** fsyncs a directory, so that creations, renames and deletions in it are durable (off the event loop). */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fd = await new Promise<number>((resolve, reject) => fs.open(dir, "r", (error, fd) => (error ? reject(error) : resolve(fd))));
-  try {
-    await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Blocking directory fsync (close and recovery paths). */
-export function syncDirectoryNow(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

@@ -9,13 +9,11 @@
 //   old <base> <base> ...       segments being replaced (ascending)
 //   new <base> <base> ...       cleaned segments replacing them (ascending)
 //   crc32c <8 hex digits>       CRC-32C of every byte before this line
-import * as fs from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "../formats/crc32c.ts";
 import { type Result, err, ok } from "../formats/result.ts";
 import { type Offset, asOffset } from "./offsets.ts";
-import { TEMPORARY_FILE_SUFFIX } from "./checkpoint.ts";
-import { syncDirectory } from "./segment.ts";
+import { readBoundedFile, writeFileAtomically } from "./durable-file.ts";
 
 /** File name of the manifest inside the partition directory. */
 export const SWAP_MANIFEST_FILE_NAME = "rivulet.swap";
@@ -69,29 +67,11 @@ export function decodeSwapManifest(bytes: Uint8Array): Result<SwapManifest, Swap
 
 /** Reads the manifest of a partition directory, if any; never throws on bad contents. */
 export function readSwapManifest(dir: string): Result<SwapManifest, SwapManifestError> {
-  const path = join(dir, SWAP_MANIFEST_FILE_NAME);
-  let size: number;
-  try {
-    size = fs.statSync(path).size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return err("missing");
-    throw error;
-  }
-  if (size > SWAP_MANIFEST_BYTES_MAX) return err("too_large");
-  return decodeSwapManifest(fs.readFileSync(path));
+  const bytes = readBoundedFile(join(dir, SWAP_MANIFEST_FILE_NAME), SWAP_MANIFEST_BYTES_MAX);
+  return bytes.ok ? decodeSwapManifest(bytes.value) : bytes;
 }
 
 /** Writes the manifest durably (temp file, fdatasync, rename, directory fsync): the swap's commit point. */
 export async function writeSwapManifest(dir: string, manifest: SwapManifest): Promise<void> {
-  const path = join(dir, SWAP_MANIFEST_FILE_NAME);
-  const temporary = path + TEMPORARY_FILE_SUFFIX;
-  const fd = fs.openSync(temporary, "w");
-  try {
-    fs.writeSync(fd, encodeSwapManifest(manifest));
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, path);
-  await syncDirectory(dir);
+  await writeFileAtomically(dir, SWAP_MANIFEST_FILE_NAME, encodeSwapManifest(manifest));
 }

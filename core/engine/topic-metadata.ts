@@ -15,7 +15,8 @@
 // The file is replaced atomically (write `topics.json.tmp`, fsync it, rename over `topics.json`, fsync the
 // directory), so after a crash it is either the old or the new version, never a mix. It is read as untrusted
 // bytes: size-checked before reading, and every field checked before use.
-import { open, rename, stat, readFile, unlink } from "node:fs/promises";
+import { stat, readFile, unlink } from "node:fs/promises";
+import { TEMPORARY_FILE_SUFFIX, writeFileAtomically } from "./durable-file.ts";
 import { join } from "node:path";
 import { type Result, err, ok } from "../formats/result.ts";
 import { validateTopicConfigs, type TopicConfigOverrides } from "./topic-config.ts";
@@ -109,35 +110,6 @@ export function encodeTopicMetadata(topics: readonly TopicRecord[]): Uint8Array 
   return new TextEncoder().encode(`${JSON.stringify(body, null, 2)}\n`);
 }
 
-/** Fsyncs a directory, so that a create, rename or unlink inside it survives a crash. */
-export async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Replaces `path` with `bytes` atomically and durably: tmp file, fsync, rename, fsync of the directory. */
-export async function writeFileAtomically(directory: string, name: string, bytes: Uint8Array): Promise<void> {
-  const path = join(directory, name);
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, "w", 0o644);
-  try {
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-  await fsyncDirectory(directory);
-}
-
 /** Reads the topic metadata of `dataDir`; a missing file is an empty registry (a new data dir). */
 export async function readTopicMetadata(dataDir: string): Promise<Result<TopicRecord[], TopicMetadataError>> {
   const path = join(dataDir, TOPIC_METADATA_FILE);
@@ -159,7 +131,7 @@ export async function writeTopicMetadata(dataDir: string, topics: readonly Topic
 /** Removes a leftover `topics.json.tmp` from a write that a crash interrupted (it was never renamed in). */
 export async function removeStaleTopicMetadataTmp(dataDir: string): Promise<void> {
   try {
-    await unlink(join(dataDir, `${TOPIC_METADATA_FILE}.tmp`));
+    await unlink(join(dataDir, TOPIC_METADATA_FILE + TEMPORARY_FILE_SUFFIX));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
