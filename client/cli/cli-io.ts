@@ -25,7 +25,7 @@ export interface CliOutput {
 
 /** The streams of a command-line client: `process.stdin`, `process.stdout`, `process.stderr`, or a test's. */
 export interface ClientCliIo {
-  stdin: AsyncIterable<Uint8Array | string>;
+  stdin: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
   stdout: CliOutput;
   stderr: CliOutput;
 }
@@ -116,7 +116,7 @@ export async function runCommand(command: string, usage: string, io: ClientCliIo
 }
 
 /** Reads `stdin` as lines (without their "\n" or "\r\n"), one at a time; throws past STDIN_LINE_CHARS_MAX. */
-export async function* lines(stdin: AsyncIterable<Uint8Array | string>): AsyncGenerator<string, void, undefined> {
+export async function* lines(stdin: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<string, void, undefined> {
   const decoder = new TextDecoder();
   let rest = "";
   for await (const chunk of stdin) {

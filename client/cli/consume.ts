@@ -55,7 +55,7 @@ export async function runConsume(argv: readonly string[], io: ClientCliIo & { si
     const printKey = values["print-key"] === true;
     const printOffset = values["print-offset"] === true;
 
-    const consumer = clientFor(values["bootstrap-server"], "rivulet-consume").consumer({ "auto.offset.reset": fromBeginning ? "earliest" : "latest" });
+    const consumer = clientFor(values["bootstrap-server"], "rivulet-consume").consumer({ autoOffsetReset: fromBeginning ? "earliest" : "latest" });
     let processed = 0;
     try {
       await consumer.connect();
