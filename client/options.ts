@@ -131,7 +131,9 @@ export function enumOption<const V extends string | number, Kafka extends string
   values: readonly V[],
   fields: CommonOptionFields<V, Kafka> & { mapping?: Readonly<Record<string, V>> },
 ): OptionDefinition<V, V | In, Kafka> {
-  const accepted = [...values.map(show), ...Object.keys(fields.mapping ?? {}).map(show)];
+  // Mapping keys that only spell a value as text ("1" for 1) are accepted but not listed: they add noise.
+  const extra = Object.keys(fields.mapping ?? {}).filter((key) => !values.some((value) => String(value) === key));
+  const accepted = [...values.map(show), ...extra.map(show)];
   const unique = [...new Set(accepted)];
   return definition(fields, `one of ${unique.join(", ")}`, (value) => {
     if ((values as readonly unknown[]).includes(value)) return pass(value as V);
