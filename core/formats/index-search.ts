@@ -34,6 +34,7 @@ assert(TIME_ENTRY_RELATIVE_OFFSET_OFFSET + 4 === TIME_INDEX_ENTRY_BYTES, "time i
 const U32_MAX = 0xffffffff;
 const TWO_POW_32 = 4294967296;
 const TWO_POW_63 = 2 ** 63;
+const SIGN_BIT = 0x80000000 | 0;
 
 function readU32BE(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
@@ -144,18 +145,20 @@ export function readTimeIndexRelativeOffset(buf: Uint8Array, slot: number): numb
 
 /**
  * TypeScript twin: slot of the last offset-index entry whose relativeOffset <= target, or -1.
- * HOT PATH (bench/index-search.bench.ts): branchy bisection on raw bytes, no allocation, no DataView.
+ * HOT PATH (bench/index-search.bench.ts): bisection on raw bytes in int32 arithmetic, no allocation, no DataView.
  */
 export function searchOffsetIndexTs(entries: Uint8Array, entryCount: number, targetRelativeOffset: number): number {
   assertEntryCount(entries, entryCount, OFFSET_INDEX_ENTRY_BYTES);
   if (entryCount === 0 || targetRelativeOffset < 0) return -1;
-  const target = clampRelativeOffsetTarget(targetRelativeOffset);
+  // Unsigned order of u32 keys == signed order of (key ^ SIGN_BIT): the loop compares int32s only, which the JIT
+  // keeps in registers (a u32 above 2^31 would be a double to it).
+  const targetBiased = clampRelativeOffsetTarget(targetRelativeOffset) ^ SIGN_BIT;
   // Invariant: key(lo) <= target when lo >= 0; key(hi) > target when hi < entryCount.
   let lo = -1;
   let hi = entryCount;
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
-    if (readU32BE(entries, mid * OFFSET_INDEX_ENTRY_BYTES) <= target) lo = mid;
+    if ((readI32BE(entries, mid * OFFSET_INDEX_ENTRY_BYTES) ^ SIGN_BIT) <= targetBiased) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -172,15 +175,18 @@ export function searchTimeIndexTs(entries: Uint8Array, entryCount: number, targe
   if (outside !== NOT_OUTSIDE) return outside;
   const target = Math.floor(targetTimestamp);
   const targetHigh = Math.floor(target / TWO_POW_32);
-  const targetLow = target - targetHigh * TWO_POW_32;
+  const targetLowBiased = (target - targetHigh * TWO_POW_32) ^ SIGN_BIT; // int32 compare of the u32 low words
   let lo = -1;
   let hi = entryCount;
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     const at = mid * TIME_INDEX_ENTRY_BYTES;
     const high = readI32BE(entries, at);
-    if (high < targetHigh || (high === targetHigh && readU32BE(entries, at + 4) <= targetLow)) lo = mid;
-    else hi = mid;
+    if (high < targetHigh || (high === targetHigh && (readI32BE(entries, at + 4) ^ SIGN_BIT) <= targetLowBiased)) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
   }
   return lo;
 }
