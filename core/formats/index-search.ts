@@ -258,8 +258,8 @@ export function searchTimeIndexWasm(entries: Uint8Array, entryCount: number, tar
  * Slot of the last offset-index entry whose relativeOffset <= target, or -1: what the storage engine calls.
  * DEFAULT = the TS twin, by measurement (bench/index-search.bench.ts, docs/benchmarks/crc-and-index.md): a lookup
  * is ~10-20 probes, and in Bun a JS->wasm call alone costs about as much as the whole TS bisection, so even the
- * resident kernel (index already in wasm memory, no copy) is 0.73-0.96x the twin at 1k..1M entries; copying the
- * index in per lookup is O(n) and is 2.5x slower at 1k entries, 70x at 64k and >1000x at 1M.
+ * resident kernel (index already in wasm memory, no copy) is 0.5-1.0x the twin at 1k..1M entries across runs;
+ * copying the index in per lookup is O(n): 3-5x slower at 1k entries, ~100x at 64k, >1000x at 1M.
  */
 export function searchOffsetIndex(entries: Uint8Array, entryCount: number, targetRelativeOffset: number): number {
   return searchOffsetIndexTs(entries, entryCount, targetRelativeOffset);
