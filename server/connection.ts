@@ -55,7 +55,7 @@ export class Connection implements RequestScope {
   private readonly queue: OutboundQueue;
   private readonly slots: Slot[] = [];
   private slotsHead = 0;
-  private readonly closeCallbacks: (() => void)[] = [];
+  private readonly closeCallbacks = new Set<() => void>();
   // Resolved when nothing is in flight (shutdown) / when the queue is empty (a file range sender's turn).
   private readonly quietWaiters: (() => void)[] = [];
   private readonly emptyWaiters: (() => void)[] = [];
@@ -110,10 +110,14 @@ export class Connection implements RequestScope {
     return this.pendingRequests === 0 && this.queue.queuedBytes === 0 && this.sending === null;
   }
 
-  /** Registers a callback run once when the connection closes. */
-  onClose(callback: () => void): void {
-    if (this.isClosed) callback();
-    else this.closeCallbacks.push(callback);
+  /** Registers a callback run once when the connection closes; returns a function that unregisters it. */
+  onClose(callback: () => void): () => void {
+    if (this.isClosed) {
+      callback();
+      return () => {};
+    }
+    this.closeCallbacks.add(callback);
+    return () => this.closeCallbacks.delete(callback);
   }
 
   /** Bun `data` handler: frames the chunk and dispatches every whole request, then flushes once. */
@@ -139,7 +143,9 @@ export class Connection implements RequestScope {
     if (this.isClosed) return;
     this.isClosed = true;
     this.queue.close();
-    for (const callback of this.closeCallbacks.splice(0)) callback();
+    const callbacks = [...this.closeCallbacks];
+    this.closeCallbacks.clear();
+    for (const callback of callbacks) callback();
     for (const resolve of this.quietWaiters.splice(0)) resolve();
     for (const resolve of this.emptyWaiters.splice(0)) resolve();
   }

@@ -35,8 +35,8 @@ export interface ServerContext {
 export interface RequestScope {
   /** True once the connection is gone: a late answer is dropped. */
   readonly closed: boolean;
-  /** Runs `callback` when the connection closes (parked fetches leave the index). */
-  onClose(callback: () => void): void;
+  /** Runs `callback` when the connection closes (parked fetches leave the index); returns its unregistration. */
+  onClose(callback: () => void): () => void;
 }
 
 /** The wire code of an error name from the shared table. */

@@ -79,27 +79,37 @@ export function handleFetch(context: ServerContext, scope: RequestScope, header:
   const keys: string[] = [];
   for (const topic of request.topics) for (const partition of topic.partitions) keys.push(partitionKey(topic.name, partition.index));
   return new Promise<Reply>((resolve, reject) => {
+    let unregister = (): void => {};
+    // Every way out leaves the connection's close list, so a long-lived connection's long polls do not pile up there.
+    const answer = (reply: Reply): void => {
+      unregister();
+      resolve(reply);
+    };
+    const fail = (error: unknown): void => {
+      unregister();
+      reject(error);
+    };
     // These run from a microtask or a timer: a throw there would escape every handler, so it fails this request.
     const waiter = context.fetchWaiters.park(keys, waitMs, {
       recheck() {
         try {
           if (scope.closed) {
-            resolve(NO_REPLY);
+            answer(NO_REPLY);
             return true;
           }
           const read = readFetch(context, request);
           if (!read.anyError && read.recordBytes < request.minBytes) return false;
-          resolve(encodeNow(read));
+          answer(encodeNow(read));
         } catch (error) {
-          reject(error);
+          fail(error);
         }
         return true;
       },
       expire() {
         try {
-          resolve(scope.closed ? NO_REPLY : encodeNow(readFetch(context, request)));
+          answer(scope.closed ? NO_REPLY : encodeNow(readFetch(context, request)));
         } catch (error) {
-          reject(error);
+          fail(error);
         }
       },
     });
@@ -107,7 +117,7 @@ export function handleFetch(context: ServerContext, scope: RequestScope, header:
       resolve(encodeNow(readFetch(context, request)));
       return;
     }
-    scope.onClose(() => {
+    unregister = scope.onClose(() => {
       context.fetchWaiters.cancel(waiter);
       resolve(NO_REPLY);
     });

@@ -142,6 +142,8 @@ describe("Connection", () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(socket.frames().length).toBe(7);
     expect(c.pendingRequests).toBe(0);
+    // Answered long polls left the connection's close list (a long-lived consumer must not grow it).
+    expect((c as unknown as { closeCallbacks: Set<unknown> }).closeCallbacks.size).toBe(0);
     c.close(null);
   });
 
