@@ -1,8 +1,10 @@
 // A seeded protocol fuzz against a live broker: at least 100,000 mutated requests over real sockets.
 //
 //   structure-aware (most cases): valid requests of every API, decoded to value trees, then 1-3 mutations of
-//     the body (a field replaced by a value of another type or an edge value, elements dropped, duplicated or
-//     added, nesting up to the protocol's depth limit, maps, big arrays), sometimes of the api key or version. The envelope header stays
+//     the body: half keep every type (edge integers, other names and config names, other or broken record
+//     bytes, elements dropped or duplicated: these reach the handlers' own checks), half change types and shapes
+//     (values of another type, maps, big arrays, nesting up to the protocol's depth limit: these reach the
+//     schema); sometimes the api key or version changes too. The envelope header stays
 //     decodable, so the broker must answer every case, in order, with its correlation id and an error code from
 //     the shared table, and must never close the connection (a close here would mean a handler threw).
 //   raw bytes: valid frames whose bodies get bit flips, byte insertions, deletions and truncations under a
@@ -20,7 +22,9 @@ import { CreatePartitionsApi } from "../../core/formats/protocol/create-partitio
 import { CreateTopicsApi } from "../../core/formats/protocol/create-topics.ts";
 import { DeleteTopicsApi } from "../../core/formats/protocol/delete-topics.ts";
 import { DescribeConfigsApi } from "../../core/formats/protocol/describe-configs.ts";
+import { decodeResponseBody } from "../../core/formats/protocol/envelope.ts";
 import { isKnownErrorCode } from "../../core/formats/protocol/errors.ts";
+import { apiByKey } from "../../core/formats/protocol/messages.ts";
 import { FetchApi } from "../../core/formats/protocol/fetch.ts";
 import { encodeFrame } from "../../core/formats/protocol/frame.ts";
 import { InitProducerIdApi } from "../../core/formats/protocol/init-producer-id.ts";
@@ -130,6 +134,36 @@ function randomValue(random: Random, depth = 0): unknown {
   }
 }
 
+// A value of the same msgpack type as `value` (so the schema still accepts it more often than not): edge
+// integers, other names, flipped booleans, other record bytes. This reaches the handlers' own checks.
+function sameTypeValue(value: unknown, random: Random): unknown {
+  if (typeof value === "number" || typeof value === "bigint") {
+    return random.pick([0, -1, 1, -2, -3, -4, 2, 3, 7, 100, 0x7fff, -0x8000, 0x7fffffff, -0x80000000, 2 ** 40, 2 ** 53 - 1, -(2 ** 53 - 1)]);
+  }
+  if (typeof value === "string") return random.pick(["fuzz", "other", "", "x".repeat(250), "retention.ms", "max.message.bytes", "cleanup.policy", "constructor", "0", "ä"]);
+  if (typeof value === "boolean") return !value;
+  if (value instanceof Uint8Array) {
+    return random.pick([batch, new Uint8Array([...batch, ...batch]), batch.subarray(0, 61), batch.subarray(0, batch.length - 1), random.bytes(80), new Uint8Array(0)]);
+  }
+  if (value === null) return random.pick([null, "fuzz", 0]);
+  return value;
+}
+
+// Replaces one leaf of `value` by sameTypeValue (or drops/duplicates an array element).
+function mutateSameType(value: unknown, random: Random): unknown {
+  if (!Array.isArray(value)) return sameTypeValue(value, random);
+  if (value.length === 0) return value;
+  const copy = [...value];
+  const at = random.below(copy.length);
+  if (random.below(8) === 0) {
+    if (random.below(2) === 0) copy.splice(at, 1);
+    else copy.push(copy[at]);
+    return copy;
+  }
+  copy[at] = mutateSameType(copy[at], random);
+  return copy;
+}
+
 // Mutates a random place inside `value` (an array tree); returns the new value.
 function mutate(value: unknown, random: Random): unknown {
   if (!Array.isArray(value) || value.length === 0 || random.below(4) === 0) {
@@ -168,19 +202,21 @@ function depthOf(value: unknown): number {
   return 0;
 }
 
-function structureCase(random: Random, correlationId: number): Uint8Array {
+function structureCase(random: Random, correlationId: number): { apiKey: number; frame: Uint8Array } {
   const base = random.pick(WIRE_BASES);
   let apiKey = base.apiKey;
   let version = 0;
   let body: unknown = base.body;
-  for (let i = 0, n = 1 + random.below(3); i < n; i++) body = mutate(body, random);
+  // Half the cases keep every type (they reach the handlers), half change types and shapes (they reach the schema).
+  const sameType = random.below(2) === 0;
+  for (let i = 0, n = 1 + random.below(3); i < n; i++) body = sameType ? mutateSameType(body, random) : mutate(body, random);
   // Nesting past the protocol's limit is malformed (a close, covered by the raw cases): mutate again instead.
   while (depthOf(body) + 1 > MSGPACK_DEPTH_MAX) body = mutate(base.body, random);
   const header = random.below(20);
   if (header === 0) apiKey = random.below(120) - 5;
   else if (header === 1) version = random.pick([-1, 1, 2, 0x7fff, -0x8000]);
   // Produce acks=0 and an unknown version of ApiVersions have their own rules; keep the one-answer-per-case rule.
-  return encodeFrame(packValue([apiKey, version, correlationId, random.below(2) === 0 ? null : "fuzz", tame(apiKey, body)]));
+  return { apiKey, frame: encodeFrame(packValue([apiKey, version, correlationId, random.below(2) === 0 ? null : "fuzz", tame(apiKey, body)])) };
 }
 
 function validFrame(random: Random, correlationId: number): Uint8Array {
@@ -235,10 +271,13 @@ test("100,000 seeded mutated requests: typed answers or closes, never a crash, t
   for (let done = 0; done < STRUCTURE_CASES; ) {
     const depth = Math.min(PIPELINE_DEPTH, STRUCTURE_CASES - done);
     const ids: number[] = [];
+    const apiKeys: number[] = [];
     const frames: Uint8Array[] = [];
     for (let i = 0; i < depth; i++) {
       ids.push(correlationId);
-      frames.push(structureCase(random, correlationId++));
+      const generated = structureCase(random, correlationId++);
+      apiKeys.push(generated.apiKey);
+      frames.push(generated.frame);
     }
     const all = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
     let at = 0;
@@ -247,10 +286,15 @@ test("100,000 seeded mutated requests: typed answers or closes, never a crash, t
       at += frame.length;
     }
     client.sendBytes(all);
-    for (const id of ids) {
+    for (let i = 0; i < ids.length; i++) {
       const response = await client.nextResponse();
-      expect(response.correlationId).toBe(id);
+      expect(response.correlationId).toBe(ids[i]!);
       expect(isKnownErrorCode(response.errorCode)).toBe(true);
+      // An answered request's body matches its API's response schema, whatever the request held.
+      if (response.errorCode === 0) {
+        const api = apiByKey(apiKeys[i]!);
+        expect(api !== undefined && decodeResponseBody(api, 0, response.body).ok).toBe(true);
+      }
     }
     expect(client.isClosed).toBe(false);
     done += depth;
