@@ -23,6 +23,8 @@ import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.ts";
 import { readCleanerCheckpoint, writeCleanerCheckpoint, type CleanerPartitionState } from "./cleaner-checkpoint.ts";
 import { cleanPartition, CLEANER_BACKOFF_MS, type OffsetMapLimits } from "./log-cleaner.ts";
 import { PartitionLog } from "./partition-log.ts";
+import { ProducerIdManager } from "./producer-ids.ts";
+import { PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT, PRODUCER_ID_EXPIRATION_MS_DEFAULT, type ProducerId } from "./producer-state.ts";
 import {
   TOPIC_CONFIG_DEFAULTS,
   isCompacted,
@@ -70,6 +72,16 @@ export interface BrokerOptions {
   flushCheckIntervalMs?: number;
   /** Bounds of the cleaner's offset map (defaults in log-cleaner.ts). */
   cleanerLimits?: OffsetMapLimits;
+  /** producer.id.expiration.ms: idle producers' state is dropped after this (default 86400000, 1 day). */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms: how often expired producers are dropped (600000); 0 disables. */
+  producerIdExpirationCheckIntervalMs?: number;
+}
+
+/** What InitProducerId hands out: a producer id and its epoch. */
+export interface ProducerIdAndEpoch {
+  producerId: ProducerId;
+  producerEpoch: number;
 }
 
 /** Why start-up refused: the data dir is in use, or its metadata cannot be read or the defaults are bad. */
@@ -150,6 +162,7 @@ export class Broker {
   private readonly stopping = new Set<string>();
   private closing = false;
   private closed: Promise<void> | null = null;
+  private producerIds!: ProducerIdManager;
 
   private constructor(
     readonly dataDir: string,
@@ -187,6 +200,12 @@ export class Broker {
   }
 
   private async start(): Promise<void> {
+    const producerIds = ProducerIdManager.open(this.dataDir);
+    if (!producerIds.ok) {
+      // Guessing would risk handing a live producer's id to another producer; refuse instead.
+      throw new BrokerStartError("METADATA_UNREADABLE", `producer id state in ${this.dataDir} cannot be read (${producerIds.error}); refusing to start rather than reuse producer ids`);
+    }
+    this.producerIds = producerIds.value;
     await this.finishDeletions();
     const checkpoint = await readCleanerCheckpoint(this.dataDir);
     // An unreadable cleaner checkpoint only costs a full pass and a longer tombstone wait (see cleaner-checkpoint.ts).
@@ -211,7 +230,10 @@ export class Broker {
   private async openPartition(record: TopicRecord, config: TopicConfig, partition: number): Promise<PartitionSlot> {
     const dir = join(this.dataDir, partitionDirName(record.name, partition));
     try {
-      const opened = await PartitionLog.open(dir, toLogConfig(config), { clock: this.clock });
+      const opened = await PartitionLog.open(dir, toLogConfig(config), {
+        clock: this.clock,
+        producerIdExpirationMs: this.options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+      });
       if (opened instanceof PartitionLog) return { state: "online", log: opened };
       return { state: "offline", error: opened.error, detail: opened.detail };
     } catch (error) {
@@ -263,6 +285,9 @@ export class Broker {
     every(this.options.retentionCheckIntervalMs, RETENTION_CHECK_INTERVAL_MS_DEFAULT, () => this.runRetention());
     every(this.options.cleanerIntervalMs, CLEANER_BACKOFF_MS, () => this.runCleaner());
     every(this.options.flushCheckIntervalMs, FLUSH_CHECK_INTERVAL_MS_DEFAULT, () => this.runFlush());
+    every(this.options.producerIdExpirationCheckIntervalMs, PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT, () => {
+      this.runProducerExpiration();
+    });
   }
 
   private admin<T>(step: () => Promise<T>): Promise<T> {
@@ -464,6 +489,26 @@ export class Broker {
       }
       return deleted;
     });
+  }
+
+  /**
+   * InitProducerId for an idempotent producer (no transactional id): a fresh producer id, unique across restarts
+   * of this data directory, with epoch 0, as Kafka answers. Epoch bumps of idempotent producers happen in the
+   * client (KIP-360); transactional ids come with the transaction coordinator.
+   */
+  async initProducerId(): Promise<TopicResult<ProducerIdAndEpoch>> {
+    const open = this.notClosing();
+    if (!open.ok) return open;
+    const producerId = await this.producerIds.allocate();
+    return { ok: true, value: { producerId, producerEpoch: 0 } };
+  }
+
+  /** Drops the state of producers idle for producer.id.expiration.ms in every partition (the timer's task). */
+  runProducerExpiration(): number {
+    const nowMs = this.clock.nowMs();
+    let removed = 0;
+    for (const { log } of this.onlineLogs()) removed += log.removeExpiredProducers(nowMs);
+    return removed;
   }
 
   /** Asks every log whether flush.messages / flush.ms calls for a sync (the flush timer's task). */

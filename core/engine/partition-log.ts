@@ -31,6 +31,9 @@ import {
   MAGIC_OFFSET,
   MAGIC_V2,
   MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  BASE_SEQUENCE_OFFSET,
   RECORDS_COUNT_OFFSET,
   RECORD_BATCH_HEADER_BYTES,
 } from "../formats/record-batch-header.ts";
@@ -41,6 +44,26 @@ import { type Clock, systemClock } from "./clock.ts";
 import { failpoint } from "./failpoints.ts";
 import type { LogConfig } from "./log-config.ts";
 import { type FilePosition, type Offset, asOffset } from "./offsets.ts";
+import {
+  type BatchMetadata,
+  type ProducerBatchFields,
+  type ProducerId,
+  type ProducerRejection,
+  type ProducerRejectionError,
+  type Sequence,
+  PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+  ProducerStateManager,
+} from "./producer-state.ts";
+import {
+  type SnapshotError,
+  encodeProducerSnapshot,
+  listSnapshotOffsets,
+  readProducerSnapshot,
+  removeSnapshot,
+  removeSnapshotTemporaries,
+  writeProducerSnapshot,
+} from "./producer-snapshot.ts";
+import { BATCH_BYTES_MAX } from "../limits.ts";
 import {
   INDEX_FILE_EXTENSION,
   LOG_FILE_EXTENSION,
@@ -62,6 +85,8 @@ export const INDEX_CACHE_SEGMENTS_MAX = 4;
 /** Options for PartitionLog.open. */
 export interface PartitionLogOptions {
   clock?: Clock;
+  /** producer.id.expiration.ms: idle producers' state is dropped after this (default 1 day). */
+  producerIdExpirationMs?: number;
 }
 
 /** Why a log could not be opened: the partition goes offline, the rest of the broker keeps serving. */
@@ -80,8 +105,37 @@ export interface AppendResult {
   lastOffset: Offset;
   /** The broker time written into the batch for LogAppendTime topics, else -1 (Kafka's ProduceResponse field). */
   logAppendTime: number;
-  /** Byte position of the batch in its segment file. */
+  /** Byte position of the batch in its segment file (-1 for a duplicate, which was not written again). */
   position: FilePosition;
+  /**
+   * True when the batch duplicates one of its idempotent producer's last batches: nothing was written and the
+   * offsets (and, for LogAppendTime topics, logAppendTime) are the original batch's, as Kafka answers.
+   */
+  duplicate: boolean;
+}
+
+/** What appendBatches() reports: one result per batch, or why none of them was written. */
+export type AppendBatchesResult = { ok: true; value: AppendResult[] } | ProducerRejection;
+
+/** Thrown by append() when an idempotent batch is refused (appendBatches() returns the same as a typed result). */
+export class ProducerRejectedError extends Error {
+  override name = "ProducerRejectedError";
+  constructor(
+    readonly error: ProducerRejectionError,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How the producer state was restored at open (for tests, metrics and operators). */
+export interface ProducerStateLoad {
+  /** Offset of the snapshot restored, or null when the state was rebuilt from the log alone. */
+  snapshotOffset: Offset | null;
+  /** Snapshots found unusable (and removed), newest first. */
+  snapshotErrors: { offset: Offset; error: SnapshotError }[];
+  /** Batch headers read after the snapshot (or from the log start). */
+  replayedBatches: number;
 }
 
 /** A byte range of a segment file holding whole batches, ready to go to a socket unchanged. */
@@ -166,6 +220,14 @@ export class PartitionLog {
   private closed = false;
   private syncRoundsDone = 0;
   private syncAgain = false;
+  private producers = new ProducerStateManager();
+  private producerLoad: ProducerStateLoad = { snapshotOffset: null, snapshotErrors: [], replayedBatches: 0 };
+  // Snapshot writes run one at a time off the append path; a roll while one runs replaces the waiting one (only
+  // the newest state matters), so a burst of rolls costs at most two writes.
+  private snapshotRunning: Promise<void> | null = null;
+  private snapshotWaiting: { offset: Offset; bytes: Uint8Array } | null = null;
+  private snapshotFailure: unknown = null;
+  private abandoned = false;
 
   private constructor(
     /** The partition directory. */
@@ -204,7 +266,7 @@ export class PartitionLog {
       const start = checkpoint.ok ? checkpoint.value.logStartOffset : asOffset(0);
       const segment = LogSegment.create(dir, start, config, nowMs);
       await syncDirectory(dir);
-      return new PartitionLog(dir, config, clock, [segment], start, start);
+      return new PartitionLog(dir, config, clock, [segment], start, start).loadProducerState(options);
     }
     const segments = bases.map((base) => LogSegment.open(dir, base, config, nowMs));
     const active = segments[segments.length - 1]!;
@@ -218,7 +280,7 @@ export class PartitionLog {
         active.nextOffset === checkpoint.value.logEndOffset
       ) {
         if (changed) await syncDirectory(dir);
-        return new PartitionLog(dir, config, clock, segments, checkpoint.value.logStartOffset, checkpoint.value.logEndOffset);
+        return new PartitionLog(dir, config, clock, segments, checkpoint.value.logStartOffset, checkpoint.value.logEndOffset).loadProducerState(options);
       }
     }
 
@@ -261,7 +323,7 @@ export class PartitionLog {
     if (changed) await syncDirectory(dir);
     log.recoveryPointOffset = log.logEnd;
     await log.checkpoint(false);
-    return log;
+    return log.loadProducerState(options);
   }
 
   /** The active (last) segment. */
@@ -333,13 +395,67 @@ export class PartitionLog {
   }
 
   /**
-   * Appends one batch the caller has validated: assigns offsets by patching baseOffset, stamps LogAppendTime when
-   * the topic asks for it (rewriting attributes, maxTimestamp and the CRC, as Kafka's LogValidator does), rolls
-   * the segment when needed and writes the bytes to the OS. The log takes ownership of `batch` (it patches it).
-   * HOT PATH (bench/log.bench.ts).
+   * Appends one batch the caller has validated: an idempotent batch (producerId >= 0) is first checked against its
+   * producer's state (producer-state.ts): a duplicate of one of its last batches is answered with the original
+   * offsets and not written; a refused one throws ProducerRejectedError and writes nothing (appendBatches()
+   * returns the same as a typed result). Then assigns offsets by patching baseOffset, stamps LogAppendTime when the
+   * topic asks for it (rewriting attributes, maxTimestamp and the CRC, as Kafka's LogValidator does), rolls the
+   * segment when needed and writes the bytes to the OS. The log takes ownership of `batch` (it patches it).
+   * HOT PATH (bench/log.bench.ts, bench/idempotence.bench.ts).
    */
   append(batch: Uint8Array): AppendResult {
     this.assertWritable();
+    const fields = readProducerFields(batch);
+    if (fields === null) return this.write(batch, null);
+    // The check and the write below are one synchronous block: nothing can append in between.
+    const decision = this.producers.check(fields);
+    if (decision.kind === "reject") throw new ProducerRejectedError(decision.rejection.error, decision.rejection.message);
+    if (decision.kind === "duplicate") return this.duplicateResult(decision.batch);
+    return this.write(batch, fields);
+  }
+
+  /**
+   * Appends the batches of one produce request in order, all or nothing for idempotence: every idempotent batch is
+   * checked (each as if the ones before it were written) before any is written, so a refusal (gap, fence, unknown
+   * producer) is definite for the whole list. Duplicates are answered with their original offsets and skipped.
+   */
+  appendBatches(batches: readonly Uint8Array[]): AppendBatchesResult {
+    this.assertWritable();
+    let fields: (ProducerBatchFields | null)[] | null = null;
+    for (let i = 0; i < batches.length; i++) {
+      const batchFields = readProducerFields(batches[i]!);
+      if (batchFields === null) continue;
+      fields ??= new Array<ProducerBatchFields | null>(batches.length).fill(null);
+      fields[i] = batchFields;
+    }
+    const results: AppendResult[] = [];
+    if (fields === null) {
+      for (const batch of batches) results.push(this.write(batch, null));
+      return ok(results);
+    }
+    const counts = batches.map((batch) => new DataView(batch.buffer, batch.byteOffset, RECORD_BATCH_HEADER_BYTES).getInt32(LAST_OFFSET_DELTA_OFFSET) + 1);
+    // Plan and writes are one synchronous block (no await), so the plan's provisional offsets are the real ones.
+    const plan = this.producers.plan(fields, counts, this.logEnd);
+    if (!Array.isArray(plan)) return plan;
+    for (let i = 0; i < batches.length; i++) {
+      const step = plan[i]!;
+      results.push(step.kind === "duplicate" ? this.duplicateResult(step.batch) : this.write(batches[i]!, fields[i]!));
+    }
+    return ok(results);
+  }
+
+  private duplicateResult(batch: BatchMetadata): AppendResult {
+    return {
+      baseOffset: batch.firstOffset,
+      lastOffset: batch.lastOffset,
+      logAppendTime: this.config.messageTimestampType === "LogAppendTime" ? batch.timestamp : -1,
+      position: -1 as FilePosition,
+      duplicate: true,
+    };
+  }
+
+  // Writes one batch (already checked) and records it in its producer's state.
+  private write(batch: Uint8Array, fields: ProducerBatchFields | null): AppendResult {
     assert(batch.length >= RECORD_BATCH_HEADER_BYTES && batch[MAGIC_OFFSET] === MAGIC_V2, "append needs a validated v2 batch");
     const view = new DataView(batch.buffer, batch.byteOffset, RECORD_BATCH_HEADER_BYTES);
     assert(LOG_OVERHEAD_BYTES + view.getInt32(LENGTH_OFFSET) === batch.length, "append needs exactly one whole batch");
@@ -368,13 +484,17 @@ export class PartitionLog {
     failpoint("append.after_write");
     const end = (lastOffset + 1) as Offset;
     this.moveOffsets(this.logStart, end, end);
+    if (fields !== null) this.producers.update(fields, baseOffset, lastOffset, maxTimestamp, nowMs);
     this.unflushedMessages += recordsCount;
     if (this.unflushedMessages >= this.config.flushMessages || nowMs - this.lastSyncMs >= this.config.flushMs) this.startSync();
-    return { baseOffset, lastOffset, logAppendTime, position };
+    return { baseOffset, lastOffset, logAppendTime, position, duplicate: false };
   }
 
   // Closes the active segment's indexes and starts a new segment at `baseOffset`.
   private roll(baseOffset: Offset, nowMs: number): void {
+    assert(baseOffset === this.logEnd, "a new segment starts at the log end");
+    // Kafka's snapshot at every roll: replay after a crash then starts at most one segment back.
+    this.snapshotProducers(baseOffset);
     const previous = this.active;
     previous.onBecomeInactive();
     const segment = LogSegment.create(this.dir, baseOffset, this.config, nowMs);
@@ -388,6 +508,122 @@ export class PartitionLog {
   rollNow(): void {
     this.assertWritable();
     if (this.active.sizeBytes > 0) this.roll(this.logEnd, this.clock.nowMs());
+  }
+
+  /** The idempotent producers' state of this partition (read-only use: tests, tools, metrics). */
+  get producerState(): ProducerStateManager {
+    return this.producers;
+  }
+
+  /** How the producer state was restored when this log opened. */
+  get producerStateLoad(): ProducerStateLoad {
+    return this.producerLoad;
+  }
+
+  /** The last snapshot write failure, or null (a failed snapshot costs only a longer replay at the next open). */
+  get producerSnapshotFailure(): unknown {
+    return this.snapshotFailure;
+  }
+
+  /** Drops producers idle for producer.id.expiration.ms (the Broker's expiration timer calls this). */
+  removeExpiredProducers(nowMs: number): number {
+    if (this.closed) return 0;
+    return this.producers.removeExpired(nowMs);
+  }
+
+  /** Resolves once every snapshot write started so far has finished (tests and close). */
+  async producerSnapshotsWritten(): Promise<void> {
+    while (this.snapshotRunning !== null) await this.snapshotRunning;
+  }
+
+  // Serializes the producer state as of `offset` (the log end) now, and writes it off the append path.
+  private snapshotProducers(offset: Offset): void {
+    assert(offset === this.logEnd, "a snapshot covers exactly the batches below the log end");
+    this.snapshotWaiting = { offset, bytes: encodeProducerSnapshot(offset, this.producers.entries()) };
+    if (this.snapshotRunning !== null) return;
+    this.snapshotRunning = (async () => {
+      // An abandoned log (a deleted topic, a crash test) writes nothing more into its directory.
+      while (this.snapshotWaiting !== null && !this.abandoned) {
+        const { offset: at, bytes } = this.snapshotWaiting;
+        this.snapshotWaiting = null;
+        try {
+          await writeProducerSnapshot(this.dir, at, bytes);
+        } catch (error) {
+          this.snapshotFailure = error;
+        }
+      }
+      this.snapshotRunning = null;
+    })();
+  }
+
+  /**
+   * Restores the producer state at open: the newest readable snapshot at or below the log end (unusable ones and
+   * ones past the end, left by a truncated tail, are removed), then the batch headers from its offset (or from the
+   * first segment when it is older than the log) to the end. Without a usable snapshot the whole log is replayed.
+   */
+  private loadProducerState(options: PartitionLogOptions): this {
+    this.producers = new ProducerStateManager(options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT);
+    removeSnapshotTemporaries(this.dir);
+    const offsets = listSnapshotOffsets(this.dir);
+    const load: ProducerStateLoad = { snapshotOffset: null, snapshotErrors: [], replayedBatches: 0 };
+    for (let i = offsets.length - 1; i >= 0 && load.snapshotOffset === null; i--) {
+      const offset = offsets[i]!;
+      if (offset > this.logEnd) {
+        removeSnapshot(this.dir, offset);
+        continue;
+      }
+      const read = readProducerSnapshot(this.dir, offset);
+      if (!read.ok) {
+        load.snapshotErrors.push({ offset, error: read.error });
+        removeSnapshot(this.dir, offset);
+        continue;
+      }
+      for (const entry of read.value.entries) this.producers.restore(entry);
+      load.snapshotOffset = offset;
+    }
+    const from = Math.max(load.snapshotOffset ?? 0, this.segments[0]!.baseOffset);
+    load.replayedBatches = this.replayProducerBatches(asOffset(from));
+    this.producerLoad = load;
+    return this;
+  }
+
+  // Reads the header of every batch at or after `from` and records its producer fields. Only headers are read
+  // (one pread of 61 bytes per batch); a header that does not parse ends the replay (recovery has just checked
+  // the tail, and reads would fail at the same place).
+  private replayProducerBatches(from: Offset): number {
+    const nowMs = this.clock.nowMs();
+    const header = new Uint8Array(RECORD_BATCH_HEADER_BYTES);
+    const view = new DataView(header.buffer);
+    let replayed = 0;
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const next = this.segments[i + 1];
+      if (next !== undefined && next.baseOffset <= from) continue;
+      let position = 0;
+      if (segment.baseOffset < from) {
+        const found = segment.findBatch(from);
+        this.touchIndexCache(segment);
+        if (!found.ok) return replayed;
+        if (found.value === null) continue;
+        position = found.value.position;
+      }
+      while (position + RECORD_BATCH_HEADER_BYTES <= segment.sizeBytes) {
+        if (readFully(segment.descriptor(), header, RECORD_BATCH_HEADER_BYTES, position) < RECORD_BATCH_HEADER_BYTES) return replayed;
+        const sizeBytes = LOG_OVERHEAD_BYTES + view.getInt32(LENGTH_OFFSET);
+        const lastOffsetDelta = view.getInt32(LAST_OFFSET_DELTA_OFFSET);
+        if (sizeBytes < RECORD_BATCH_HEADER_BYTES || sizeBytes > BATCH_BYTES_MAX || view.getInt8(MAGIC_OFFSET) !== MAGIC_V2 || lastOffsetDelta < 0) return replayed;
+        const baseOffset = view.getInt32(BASE_OFFSET_OFFSET) * 0x100000000 + view.getUint32(BASE_OFFSET_OFFSET + 4);
+        if (baseOffset >= from) {
+          const fields = readProducerFields(header);
+          if (fields !== null && validFields(fields)) {
+            this.producers.update(fields, asOffset(baseOffset), asOffset(baseOffset + lastOffsetDelta), Number(view.getBigInt64(MAX_TIMESTAMP_OFFSET)), nowMs);
+          }
+          replayed++;
+        }
+        position += sizeBytes;
+      }
+    }
+    return replayed;
   }
 
   /** Starts a periodic sync if flush.messages or flush.ms say so; the Broker's scheduler calls this on a timer. */
@@ -811,6 +1047,9 @@ export class PartitionLog {
         await segment.sync();
       }
       if (this.directoryNeedsSync) await syncDirectory(this.dir);
+      // Kafka's snapshot on clean shutdown: the next open restores the state without replaying anything.
+      await this.producerSnapshotsWritten();
+      await writeProducerSnapshot(this.dir, this.logEnd, encodeProducerSnapshot(this.logEnd, this.producers.entries()));
       this.recoveryPointOffset = this.logEnd;
       this.resolveWaiters();
       await this.checkpoint(true);
@@ -822,9 +1061,30 @@ export class PartitionLog {
   /** Closes descriptors without syncing or checkpointing (what a crash leaves; for tests and failure paths). */
   abandon(): void {
     this.closed = true;
+    this.abandoned = true;
     closeAll(this.segments);
     this.closeRetired();
   }
+}
+
+// The producer fields of a batch header, or null when it carries no producer id (Kafka's hasProducerId: id > -1).
+// The id is read as two int32 halves: no BigInt on the append path; ids beyond 2^53 stay inexact but above
+// PRODUCER_ID_MAX, and are refused.
+function readProducerFields(batch: Uint8Array): ProducerBatchFields | null {
+  const view = new DataView(batch.buffer, batch.byteOffset, RECORD_BATCH_HEADER_BYTES);
+  const high = view.getInt32(PRODUCER_ID_OFFSET);
+  if (high < 0) return null;
+  return {
+    producerId: (high * 0x100000000 + view.getUint32(PRODUCER_ID_OFFSET + 4)) as ProducerId,
+    epoch: view.getInt16(PRODUCER_EPOCH_OFFSET),
+    firstSequence: view.getInt32(BASE_SEQUENCE_OFFSET) as Sequence,
+    lastOffsetDelta: view.getInt32(LAST_OFFSET_DELTA_OFFSET),
+  };
+}
+
+// Replay keeps only batches whose producer fields a check would have let through (others never came from us).
+function validFields(fields: ProducerBatchFields): boolean {
+  return fields.epoch >= 0 && fields.firstSequence >= 0 && Number.isSafeInteger(fields.producerId);
 }
 
 function closeAll(segments: readonly LogSegment[]): void {
