@@ -171,11 +171,14 @@ export function recordBoundBytes(record: RecordInput): number {
   return bytes;
 }
 
-/** Exact bytes of the key, value and header data of a record (framing excluded): for the too-large check. */
-export function recordDataBytes(record: RecordInput): number {
-  let bytes = exactOf(record.key) + exactOf(record.value);
+/**
+ * Upper bound of the bytes a record adds to a batch with strings measured exactly (UTF-8): tighter than
+ * recordBoundBytes and O(length) to compute, so used only for records the cheap bound calls large.
+ */
+export function recordTightBoundBytes(record: RecordInput): number {
+  let bytes = RECORD_FRAMING_BYTES_MAX + exactOf(record.key) + exactOf(record.value);
   const headers = record.headers;
-  if (headers !== undefined) for (let i = 0; i < headers.length; i++) bytes += exactOf(headers[i]!.key) + exactOf(headers[i]!.value);
+  if (headers !== undefined) for (let i = 0; i < headers.length; i++) bytes += 10 + exactOf(headers[i]!.key) + exactOf(headers[i]!.value);
   return bytes;
 }
 
@@ -299,7 +302,12 @@ export class RecordAccumulator {
     if (queue.inFlight > 0) return false;
     const head = queue.batches[0];
     if (head === undefined || head.retryAtMs > nowMs) return false;
-    return head.full || head.bytes !== null || queue.batches.length > 1 || nowMs - head.createdMs >= this.options.lingerMs || head.id <= this.flushUpToId;
+    return head.full || head.bytes !== null || queue.batches.length > 1 || this.lingerDone(head, nowMs);
+  }
+
+  // An open batch is ready once linger.ms has passed since its first record, or a flush covers it.
+  private lingerDone(batch: ProducerBatch, nowMs: number): boolean {
+    return nowMs - batch.createdMs >= this.options.lingerMs || batch.id <= this.flushUpToId;
   }
 
   /** Queues whose head may be sent now. */
@@ -330,12 +338,14 @@ export class RecordAccumulator {
    * Finishes and returns the batches of `queue` to send in one request, head first, up to `maxBytes` (always at
    * least the head), all with the head's acks. Open batches are closed for appends: once sent, a batch never changes.
    */
-  drain(queue: PartitionQueue, maxBytes: number): ProducerBatch[] {
+  drain(queue: PartitionQueue, maxBytes: number, nowMs: number): ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     let bytes = 0;
     const acks = queue.batches[0]?.acks;
     for (const batch of queue.batches) {
       if (batch.acks !== acks) break;
+      // The open batch at the tail goes only when it is ready by itself (the head is ready by the caller's check).
+      if (drained.length > 0 && !batch.full && batch.bytes === null && !this.lingerDone(batch, nowMs)) break;
       if (batch.bytes === null) this.finish(batch);
       const size = batch.bytes!.length;
       if (drained.length > 0 && bytes + size > maxBytes) break;

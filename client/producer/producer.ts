@@ -35,13 +35,12 @@ import {
   RecordAccumulator,
   type RecordOwner,
   recordBoundBytes,
-  recordDataBytes,
+  recordTightBoundBytes,
 } from "./accumulator.ts";
 import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "./errors.ts";
 import { BuiltInPartitioner, type TopicPartitions } from "./partitioner.ts";
 import { type ProducerOptions, resolveProducerOptions } from "./producer-options.ts";
 import { type ProducerClusterView, Sender } from "./sender.ts";
-import { RECORD_FRAMING_BYTES_MAX } from "../../core/formats/record-batch.ts";
 
 /** Most sends (or produce calls) that may wait for buffer space or metadata at once; more fail at once. */
 export const PRODUCER_BLOCKED_SENDS_MAX = 65_536;
@@ -144,10 +143,13 @@ export class Producer {
   private readonly scratch: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
   private readonly headerPool: RecordHeaderInput[] = [];
   private readonly headerList: RecordHeaderInput[] = [];
+  // A record whose cheap bound passes this is measured exactly (and checked against the size limits).
+  private readonly largeRecordBytes: number;
 
   /** Builds a producer on `cluster` (which it then owns and closes) with raw options; throws RivuletConfigError. */
   constructor(cluster: Cluster, options: unknown) {
     this.options = resolveProducerOptions(options);
+    this.largeRecordBytes = Math.min(this.options.batchSize, this.options.maxRequestSize, this.options.bufferMemory);
     this.cluster = cluster;
     if (cluster.maxInFlightRequests < this.options.maxInFlightRequestsPerConnection) cluster.maxInFlightRequests = this.options.maxInFlightRequestsPerConnection;
     this.view = new MetadataView(cluster, () => this.schedulePump());
@@ -193,6 +195,11 @@ export class Producer {
   /** Bytes of buffer.memory in use (records waiting or in flight). */
   get bufferedBytes(): number {
     return this.accumulator.bufferedBytes;
+  }
+
+  /** Counters since creation: Produce requests, batch attempts, and batch retries scheduled after failures. */
+  get stats(): { readonly requests: number; readonly batches: number; readonly retries: number } {
+    return { ...this.sender.stats };
   }
 
   /**
@@ -344,9 +351,12 @@ export class Producer {
     record.value = message.value;
     record.headers = message.headers === undefined ? undefined : this.headersOf(message.headers);
     record.timestamp = timestamp;
-    const boundBytes = recordBoundBytes(record);
-    if (RECORD_BATCH_HEADER_BYTES + boundBytes > this.options.maxRequestSize || boundBytes > this.options.bufferMemory) {
-      const tooLarge = this.tooLarge(topic, record);
+    let boundBytes = recordBoundBytes(record);
+    // Strings are bounded at 3 bytes a unit; when that bound alone would pass a batch, measure them exactly so a
+    // large ASCII record does not reserve three times its size.
+    if (RECORD_BATCH_HEADER_BYTES + boundBytes > this.largeRecordBytes) {
+      boundBytes = recordTightBoundBytes(record);
+      const tooLarge = this.tooLarge(topic, RECORD_BATCH_HEADER_BYTES + boundBytes);
       if (tooLarge !== null) return tooLarge;
     }
     let partition: number;
@@ -362,9 +372,8 @@ export class Producer {
     return TAKEN;
   }
 
-  // Kafka's RecordTooLargeException, by the exact size (only computed when the cheap bound says it might be).
-  private tooLarge(topic: string, record: RecordInput): Error | null {
-    const bytes = RECORD_BATCH_HEADER_BYTES + RECORD_FRAMING_BYTES_MAX + recordDataBytes(record);
+  // Kafka's RecordTooLargeException: a record whose batch (`bytes`, tightly bounded) can never be sent or held.
+  private tooLarge(topic: string, bytes: number): Error | null {
     if (bytes > this.options.maxRequestSize) {
       return new RivuletError(ErrorCode.MESSAGE_TOO_LARGE, `${topic}: a record of about ${bytes} bytes is larger than max.request.size ${this.options.maxRequestSize}`);
     }

@@ -82,6 +82,8 @@ export class Sender {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAtMs = Infinity;
   private stopped = false;
+  /** Counters for tests and metrics: Produce requests sent, batches sent (each attempt), retries scheduled. */
+  readonly stats = { requests: 0, batches: 0, retries: 0 };
 
   constructor(
     private readonly accumulator: RecordAccumulator,
@@ -143,7 +145,7 @@ export class Sender {
       }
       queues.push(queue);
     }
-    for (const [connection, queues] of byConnection) this.sendTo(connection, queues);
+    for (const [connection, queues] of byConnection) this.sendTo(connection, queues, nowMs);
     this.armTimer();
   }
 
@@ -190,7 +192,7 @@ export class Sender {
   }
 
   // Builds and sends requests to one connection while this producer has in-flight slots on it; one acks per request.
-  private sendTo(connection: Connection, queues: PartitionQueue[]): void {
+  private sendTo(connection: Connection, queues: PartitionQueue[], nowMs: number): void {
     for (const acks of [-1, 1, 0] as const) {
       const sameAcks = queues.filter((queue) => queue.batches[0]!.acks === acks);
       let next = 0;
@@ -201,7 +203,7 @@ export class Sender {
         let bytes = 0;
         while (next < sameAcks.length) {
           const queue = sameAcks[next]!;
-          const batches = this.accumulator.drain(queue, this.options.maxRequestSizeBytes - bytes);
+          const batches = this.accumulator.drain(queue, this.options.maxRequestSizeBytes - bytes, nowMs);
           let size = 0;
           for (const batch of batches) size += batch.bytes!.length;
           if (request.length > 0 && bytes + size > this.options.maxRequestSizeBytes) break;
@@ -235,6 +237,8 @@ export class Sender {
     }
     const body: ProduceRequestInput = { transactionalId: null, acks, timeoutMs: this.options.requestTimeoutMs, topics: [...topics.values()] };
     this.inFlightByConnection.set(connection, (this.inFlightByConnection.get(connection) ?? 0) + 1);
+    this.stats.requests++;
+    for (const { batches } of partitions) this.stats.batches += batches.length;
     const settled = (): void => {
       const left = (this.inFlightByConnection.get(connection) ?? 1) - 1;
       if (left === 0) this.inFlightByConnection.delete(connection);
@@ -326,6 +330,7 @@ export class Sender {
       const backoffMs = this.backoffMs(head.attempts);
       const retryable = batches.filter((batch) => nowMs + backoffMs < batch.createdMs + this.options.deliveryTimeoutMs);
       for (const batch of retryable) batch.retryAtMs = nowMs + backoffMs;
+      this.stats.retries += retryable.length;
       for (const batch of batches) {
         if (retryable.includes(batch)) continue;
         const timeout = new RivuletDeliveryTimeoutError(
