@@ -132,7 +132,7 @@ export const PRODUCER_OPTIONS = defineOptions({
 /** Producer options as a caller passes them. */
 export type ProducerOptionsInput = OptionsInput<typeof PRODUCER_OPTIONS>;
 /** Producer options resolved: camelCase, defaults filled in, acks as -1 | 0 | 1. */
-export type ProducerOptions = ResolvedOptions<typeof PRODUCER_OPTIONS> & { readonly codec: number };
+export type ProducerOptions = Omit<ResolvedOptions<typeof PRODUCER_OPTIONS>, "acks"> & { readonly acks: -1 | 0 | 1; readonly codec: number };
 
 /** Resolves and cross-checks a caller's producer options; throws RivuletConfigError. */
 export function resolveProducerOptions(input: unknown): ProducerOptions {
@@ -157,5 +157,5 @@ export function resolveProducerOptions(input: unknown): ProducerOptions {
       "retry.backoff.max.ms",
     );
   }
-  return Object.freeze({ ...options, codec });
+  return Object.freeze({ ...options, acks: options.acks as -1 | 0 | 1, codec });
 }

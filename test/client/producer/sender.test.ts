@@ -1,0 +1,213 @@
+// The sender's rules with a scripted broker (a fake connection whose answers the test decides): one request in
+// flight per partition, max.in.flight.requests.per.connection, retries that keep a partition's order, and which
+// failures are indeterminate.
+import { describe, expect, test } from "bun:test";
+import type { Cluster } from "../../../client/cluster.ts";
+import type { Connection } from "../../../client/connection.ts";
+import { RivuletConnectionError, RivuletError, RivuletTimeoutError } from "../../../client/errors.ts";
+import { RivuletMaybeWrittenError } from "../../../client/producer/errors.ts";
+import { Producer } from "../../../client/producer/producer.ts";
+import { ErrorCode } from "../../../core/formats/protocol/errors.ts";
+import type { ProduceRequestInput, ProduceResponse } from "../../../core/formats/protocol/produce.ts";
+import { decodeRecordBatch } from "../../../core/formats/record-batch.ts";
+import { LENGTH_OFFSET, LOG_OVERHEAD_BYTES } from "../../../core/formats/record-batch-header.ts";
+import { within } from "../helpers.ts";
+
+interface SentRequest {
+  acks: number;
+  /** Values per partition, in the order they are in the request. */
+  partitions: Map<number, string[]>;
+  respond(errors?: Record<number, number>): void;
+  fail(error: Error): void;
+}
+
+const decoder = new TextDecoder();
+
+function valuesOf(records: Uint8Array | readonly Uint8Array[]): string[] {
+  const values: string[] = [];
+  for (const chunk of records instanceof Uint8Array ? [records] : records) {
+    let position = 0;
+    while (position < chunk.length) {
+      const size = LOG_OVERHEAD_BYTES + new DataView(chunk.buffer, chunk.byteOffset + position).getInt32(LENGTH_OFFSET);
+      const batch = decodeRecordBatch(chunk.subarray(position, position + size));
+      if (!batch.ok) throw new Error(batch.error);
+      for (const record of batch.value.records) values.push(decoder.decode(record.value!));
+      position += size;
+    }
+  }
+  return values;
+}
+
+// A broker that records every Produce request and answers only when told; offsets count per partition.
+class ScriptedBroker {
+  readonly requests: SentRequest[] = [];
+  readonly log = new Map<number, string[]>();
+  private waiters: (() => void)[] = [];
+  readonly connection: Connection;
+
+  constructor() {
+    const broker = this;
+    this.connection = {
+      broker: "scripted:1",
+      isClosed: false,
+      request(_api: unknown, body: ProduceRequestInput, options?: { expectResponse?: boolean }) {
+        return new Promise((resolve, reject) => {
+          const partitions = new Map<number, string[]>();
+          for (const topic of body.topics) for (const partition of topic.partitions) partitions.set(partition.index, valuesOf(partition.records as Uint8Array | Uint8Array[]));
+          const request: SentRequest = {
+            acks: body.acks,
+            partitions,
+            respond(errors = {}) {
+              const response: ProduceResponse = {
+                throttleTimeMs: 0,
+                topics: body.topics.map((topic) => ({
+                  name: topic.name,
+                  partitions: topic.partitions.map(({ index }) => {
+                    const errorCode = errors[index] ?? 0;
+                    const log = broker.log.get(index) ?? [];
+                    const baseOffset = errorCode === 0 ? log.length : -1;
+                    if (errorCode === 0) broker.log.set(index, [...log, ...partitions.get(index)!]);
+                    return { index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset: 0, errorMessage: null };
+                  }),
+                })),
+              };
+              resolve(response);
+            },
+            fail: reject,
+          };
+          broker.requests.push(request);
+          for (const waiter of broker.waiters.splice(0)) waiter();
+          if (options?.expectResponse === false) resolve(undefined);
+        });
+      },
+    } as unknown as Connection;
+  }
+
+  /** Resolves once `count` requests have been sent in total. */
+  async requestsSent(count: number): Promise<void> {
+    while (this.requests.length < count) await within(new Promise<void>((resolve) => this.waiters.push(resolve)), 5000, `request ${count}`);
+  }
+}
+
+function fakeCluster(broker: ScriptedBroker, partitions: number): Cluster {
+  let maxInFlightRequests = 5;
+  return {
+    options: { metadataMaxAge: 300_000, retry: { retries: 0, initialRetryTime: 10, maxRetryTime: 10 } },
+    get maxInFlightRequests() {
+      return maxInFlightRequests;
+    },
+    set maxInFlightRequests(value: number) {
+      maxInFlightRequests = value;
+    },
+    async connect() {},
+    async close() {},
+    invalidate() {},
+    async partitionsFor() {
+      return Array.from({ length: partitions }, (_, partition) => ({ partition, errorCode: 0, leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [] }));
+    },
+    async connectionFor() {
+      return broker.connection;
+    },
+  } as unknown as Cluster;
+}
+
+const FAST_RETRY = { "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "linger.ms": 0 };
+
+describe("sender", () => {
+  test("a partition never has two requests in flight; what queues meanwhile goes next, in order", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), { ...FAST_RETRY, "batch.size": 100 });
+    const first = producer.send({ topic: "t", messages: [{ value: "a" }] });
+    await broker.requestsSent(1);
+    const rest = ["b", "c", "d", "e", "f"].map((value) => producer.send({ topic: "t", messages: [{ value: value.repeat(60) }] }));
+    // The partition's request is in flight: nothing else of it goes, whatever is ready.
+    await Promise.resolve();
+    expect(broker.requests.length).toBe(1);
+    broker.requests[0]!.respond();
+    expect((await first)[0]!.offset).toBe(0n);
+    await broker.requestsSent(2);
+    // Every queued batch went in one request, in send order.
+    expect(broker.requests[1]!.partitions.get(0)).toEqual(["b", "c", "d", "e", "f"].map((value) => value.repeat(60)));
+    broker.requests[1]!.respond();
+    expect((await Promise.all(rest)).map((result) => result[0]!.offset)).toEqual([1n, 2n, 3n, 4n, 5n]);
+  });
+
+  test("at most max.in.flight.requests.per.connection requests fly on a connection", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 6), { ...FAST_RETRY, "max.in.flight.requests.per.connection": 2, "max.request.size": 1024 });
+    // Six partitions, each with a batch that fills most of a request: one partition per request.
+    const sends = Array.from({ length: 6 }, (_, partition) => producer.send({ topic: "t", messages: [{ value: "x".repeat(700), partition }] }));
+    await broker.requestsSent(2);
+    await Promise.resolve();
+    expect(broker.requests.length).toBe(2);
+    broker.requests[0]!.respond();
+    await broker.requestsSent(3);
+    expect(broker.requests.length).toBe(3);
+    for (let i = 1; i < 6; i++) {
+      broker.requests[i]!.respond();
+      if (i < 5) await broker.requestsSent(i + 3 > 6 ? 6 : i + 3);
+    }
+    expect((await Promise.all(sends)).length).toBe(6);
+  });
+
+  test("a retried batch goes before anything newer of its partition; a lost answer is retried, not reordered", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), FAST_RETRY);
+    const first = producer.send({ topic: "t", messages: [{ value: "1" }, { value: "2" }] });
+    await broker.requestsSent(1);
+    const second = producer.send({ topic: "t", messages: [{ value: "3" }] });
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.partitions.get(0)).toEqual(["1", "2", "3"]);
+    broker.requests[1]!.respond({ 0: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+    await broker.requestsSent(3);
+    expect(broker.requests[2]!.partitions.get(0)).toEqual(["1", "2", "3"]);
+    broker.requests[2]!.respond();
+    expect((await first).map((result) => result.offset)).toEqual([0n, 1n]);
+    expect((await second)[0]!.offset).toBe(2n);
+    expect(broker.log.get(0)).toEqual(["1", "2", "3"]);
+    // Retries count batches: [1, 2] once, then [1, 2] and [3] together.
+    expect(producer.stats.retries).toBe(3);
+  });
+
+  test("a definite error after an attempt that may have been written fails as indeterminate", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), FAST_RETRY);
+    const send = producer.send({ topic: "t", messages: [{ value: "v" }] });
+    await broker.requestsSent(1);
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    await broker.requestsSent(2);
+    broker.requests[1]!.respond({ 0: ErrorCode.INVALID_RECORD });
+    const error = await send.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RivuletMaybeWrittenError);
+    expect((error as RivuletError).code).toBe(ErrorCode.INVALID_RECORD);
+    expect((error as RivuletError).definite).toBe(false);
+  });
+
+  test("a definite error on the first attempt stays definite; a timeout with no retries left is indeterminate", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 2), { ...FAST_RETRY, retries: 0 });
+    const refused = producer.send({ topic: "t", messages: [{ value: "v", partition: 0 }] });
+    const timedOut = producer.send({ topic: "t", messages: [{ value: "w", partition: 1 }] });
+    await broker.requestsSent(1);
+    broker.requests[0]!.respond({ 0: ErrorCode.INVALID_RECORD, 1: ErrorCode.NONE });
+    expect((await timedOut)[0]!.offset).toBe(0n);
+    const refusedError = (await refused.catch((caught: unknown) => caught)) as RivuletError;
+    expect(refusedError.code).toBe(ErrorCode.INVALID_RECORD);
+    expect(refusedError.definite).toBe(true);
+    const late = producer.send({ topic: "t", messages: [{ value: "x", partition: 1 }] });
+    await broker.requestsSent(2);
+    broker.requests[1]!.fail(new RivuletTimeoutError("no answer", 30000));
+    const lateError = (await late.catch((caught: unknown) => caught)) as RivuletError;
+    expect(lateError).toBeInstanceOf(RivuletTimeoutError);
+    expect(lateError.definite).toBe(false);
+  });
+
+  test("acks=0 requests expect no answer and report offset -1", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), { ...FAST_RETRY, acks: 0 });
+    const [result] = await producer.send({ topic: "t", messages: [{ value: "v" }] });
+    expect(result!.offset).toBe(-1n);
+    expect(broker.requests[0]!.acks).toBe(0);
+  });
+});
