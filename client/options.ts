@@ -16,11 +16,11 @@ import { RivuletConfigError } from "./errors.ts";
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** One option: how to spell it, its default and how to check a value. */
-export interface OptionDefinition<T, In = T, Kafka extends string = string> {
+export interface OptionDefinition<T, In = T, Kafka extends string = string, Alias extends string = string> {
   /** Kafka's dotted name ("batch.size"), or null when Kafka has none (e.g. "brokers"). */
   readonly kafka: Kafka | null;
   /** Further accepted spellings ("compression" for "compression.type"). */
-  readonly aliases: readonly string[];
+  readonly aliases: readonly Alias[];
   /** The value when the option is not given; undefined makes the option required. */
   readonly default: T | undefined;
   /** One sentence for docs. */
@@ -34,24 +34,26 @@ export interface OptionDefinition<T, In = T, Kafka extends string = string> {
 }
 
 /** A set of option definitions keyed by camelCase name. */
-export type OptionsSpec = Record<string, OptionDefinition<any, any, string>>;
+export type OptionsSpec = Record<string, OptionDefinition<unknown, unknown, string, string>>;
 
 /** The resolved object of a spec: camelCase keys, parsed values. */
 export type ResolvedOptions<S extends OptionsSpec> = {
-  readonly [K in keyof S]: S[K] extends OptionDefinition<infer T, any, any> ? T : never;
+  readonly [K in keyof S]: S[K] extends OptionDefinition<infer T, any, any, any> ? T : never;
 };
 
-type InputOf<D> = D extends OptionDefinition<any, infer In, any> ? In : never;
-type KafkaOf<D> = D extends OptionDefinition<any, any, infer K> ? K : never;
+type InputOf<D> = D extends OptionDefinition<any, infer In, any, any> ? In : never;
+// Kafka names and aliases of an option as literal types (a plain `string` means "unknown" and adds no key).
+type SpellingsOf<D> = D extends OptionDefinition<any, any, infer K, infer A> ? Literal<K> | Literal<A> : never;
+type Literal<T> = T extends string ? (string extends T ? never : T) : never;
 
-/** What a caller may pass for a spec: camelCase names or Kafka's dotted names (aliases are checked at run time). */
+/** What a caller may pass for a spec: camelCase names, Kafka's dotted names or declared aliases. */
 export type OptionsInput<S extends OptionsSpec> = { [K in keyof S]?: InputOf<S[K]> } & {
-  [K in keyof S as KafkaOf<S[K]> extends string ? (string extends KafkaOf<S[K]> ? never : KafkaOf<S[K]>) : never]?: InputOf<S[K]>;
+  [K in keyof S as SpellingsOf<S[K]>]?: InputOf<S[K]>;
 };
 
-interface CommonOptionFields<T, Kafka extends string> {
+interface CommonOptionFields<T, Kafka extends string, Alias extends string = never> {
   kafka?: Kafka | null;
-  aliases?: readonly string[];
+  aliases?: readonly Alias[];
   default?: T;
   description: string;
 }
@@ -70,11 +72,11 @@ function show(value: unknown): string {
   }
 }
 
-function definition<T, In, Kafka extends string>(
-  fields: CommonOptionFields<T, Kafka>,
+function definition<T, In, Kafka extends string, Alias extends string>(
+  fields: CommonOptionFields<T, Kafka, Alias>,
   accepts: string,
   parse: (value: unknown) => ParseResult<T>,
-): OptionDefinition<T, In, Kafka> {
+): OptionDefinition<T, In, Kafka, Alias> {
   return {
     kafka: fields.kafka ?? null,
     aliases: fields.aliases ?? [],
@@ -86,9 +88,9 @@ function definition<T, In, Kafka extends string>(
 }
 
 /** An integer option; numeric strings ("16384") are accepted too, as in a Kafka properties file. */
-export function integerOption<Kafka extends string = never>(
-  fields: CommonOptionFields<number, Kafka> & { min?: number; max?: number },
-): OptionDefinition<number, number | string, Kafka> {
+export function integerOption<const Kafka extends string = never, const Alias extends string = never>(
+  fields: CommonOptionFields<number, Kafka, Alias> & { min?: number; max?: number },
+): OptionDefinition<number, number | string, Kafka, Alias> {
   const min = fields.min ?? Number.MIN_SAFE_INTEGER;
   const max = fields.max ?? Number.MAX_SAFE_INTEGER;
   const accepts = fields.max === undefined ? `integer >= ${min}` : `integer from ${min} to ${max}`;
@@ -101,9 +103,9 @@ export function integerOption<Kafka extends string = never>(
 }
 
 /** A boolean option; "true" and "false" are accepted too. */
-export function booleanOption<Kafka extends string = never>(
-  fields: CommonOptionFields<boolean, Kafka>,
-): OptionDefinition<boolean, boolean | "true" | "false", Kafka> {
+export function booleanOption<const Kafka extends string = never, const Alias extends string = never>(
+  fields: CommonOptionFields<boolean, Kafka, Alias>,
+): OptionDefinition<boolean, boolean | "true" | "false", Kafka, Alias> {
   return definition(fields, "boolean", (value) => {
     if (value === true || value === "true") return pass(true);
     if (value === false || value === "false") return pass(false);
@@ -112,9 +114,9 @@ export function booleanOption<Kafka extends string = never>(
 }
 
 /** A string option, optionally bounded in length and shape. */
-export function stringOption<Kafka extends string = never>(
-  fields: CommonOptionFields<string, Kafka> & { minLength?: number; maxLength?: number; pattern?: RegExp },
-): OptionDefinition<string, string, Kafka> {
+export function stringOption<const Kafka extends string = never, const Alias extends string = never>(
+  fields: CommonOptionFields<string, Kafka, Alias> & { minLength?: number; maxLength?: number; pattern?: RegExp },
+): OptionDefinition<string, string, Kafka, Alias> {
   const minLength = fields.minLength ?? 0;
   const maxLength = fields.maxLength ?? Number.MAX_SAFE_INTEGER;
   return definition(fields, "string", (value) => {
@@ -127,10 +129,10 @@ export function stringOption<Kafka extends string = never>(
 }
 
 /** One of a fixed set of values; `mapping` lets several inputs mean one value (acks "all" = -1). */
-export function enumOption<const V extends string | number, Kafka extends string = never, const In extends string | number = V>(
+export function enumOption<const V extends string | number, const Kafka extends string = never, const Alias extends string = never, const M extends string = never>(
   values: readonly V[],
-  fields: CommonOptionFields<V, Kafka> & { mapping?: Readonly<Record<string, V>> },
-): OptionDefinition<V, V | In, Kafka> {
+  fields: CommonOptionFields<V, Kafka, Alias> & { mapping?: Readonly<Record<M, V>> },
+): OptionDefinition<NoInfer<V>, NoInfer<V | M>, Kafka, Alias> {
   // Mapping keys that only spell a value as text ("1" for 1) are accepted but not listed: they add noise.
   const extra = Object.keys(fields.mapping ?? {}).filter((key) => !values.some((value) => String(value) === key));
   const accepted = [...values.map(show), ...extra.map(show)];
@@ -138,7 +140,8 @@ export function enumOption<const V extends string | number, Kafka extends string
   return definition(fields, `one of ${unique.join(", ")}`, (value) => {
     if ((values as readonly unknown[]).includes(value)) return pass(value as V);
     if ((typeof value === "string" || typeof value === "number") && fields.mapping !== undefined) {
-      const mapped = Object.prototype.hasOwnProperty.call(fields.mapping, String(value)) ? fields.mapping[String(value)] : undefined;
+      const mapping = fields.mapping as Readonly<Record<string, V>>;
+      const mapped = Object.prototype.hasOwnProperty.call(mapping, String(value)) ? mapping[String(value)] : undefined;
       if (mapped !== undefined) return pass(mapped);
     }
     return fail(`must be one of ${unique.join(", ")}, got ${show(value)}`);
@@ -146,9 +149,9 @@ export function enumOption<const V extends string | number, Kafka extends string
 }
 
 /** A list of strings; a comma-separated string is accepted too (Kafka's list syntax). */
-export function stringListOption<Kafka extends string = never>(
-  fields: CommonOptionFields<readonly string[], Kafka> & { minItems?: number; maxItems?: number; item?: (item: string) => string | null },
-): OptionDefinition<readonly string[], readonly string[] | string, Kafka> {
+export function stringListOption<const Kafka extends string = never, const Alias extends string = never>(
+  fields: CommonOptionFields<readonly string[], Kafka, Alias> & { minItems?: number; maxItems?: number; item?: (item: string) => string | null },
+): OptionDefinition<readonly string[], readonly string[] | string, Kafka, Alias> {
   const minItems = fields.minItems ?? 0;
   const maxItems = fields.maxItems ?? 1024;
   return definition(fields, "list of strings", (value) => {
@@ -165,17 +168,17 @@ export function stringListOption<Kafka extends string = never>(
 }
 
 /** An option checked by a custom parser (a function, an object of a given shape). */
-export function customOption<T, In = T, Kafka extends string = never>(
-  fields: CommonOptionFields<T, Kafka> & { accepts: string; parse: (value: unknown) => ParseResult<T> },
-): OptionDefinition<T, In, Kafka> {
+export function customOption<T, In = T, const Kafka extends string = never, const Alias extends string = never>(
+  fields: CommonOptionFields<T, Kafka, Alias> & { accepts: string; parse: (value: unknown) => ParseResult<T> },
+): OptionDefinition<NoInfer<T>, NoInfer<In>, Kafka, Alias> {
   return definition(fields, fields.accepts, fields.parse);
 }
 
 /** A nested options object resolved with its own spec (e.g. `retry: { retries, initialRetryTime }`). */
-export function nestedOption<S extends OptionsSpec, Kafka extends string = never>(
+export function nestedOption<S extends OptionsSpec, const Kafka extends string = never, const Alias extends string = never>(
   spec: S,
-  fields: { kafka?: Kafka | null; aliases?: readonly string[]; description: string },
-): OptionDefinition<ResolvedOptions<S>, OptionsInput<S>, Kafka> {
+  fields: { kafka?: Kafka | null; aliases?: readonly Alias[]; description: string },
+): OptionDefinition<ResolvedOptions<S>, OptionsInput<S>, Kafka, Alias> {
   return {
     kafka: fields.kafka ?? null,
     aliases: fields.aliases ?? [],

@@ -55,10 +55,10 @@ export function toBytes(data: RecordData | undefined): Uint8Array | null {
   return data;
 }
 
-/** UTF-8 text of consumed bytes; null stays null. */
-export function text(bytes: Uint8Array | null): string | null;
 /** UTF-8 text of consumed bytes. */
 export function text(bytes: Uint8Array): string;
+/** UTF-8 text of consumed bytes; null stays null. */
+export function text(bytes: Uint8Array | null): string | null;
 export function text(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : decoder.decode(bytes);
 }

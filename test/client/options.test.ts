@@ -10,6 +10,7 @@ import {
   enumOption,
   integerOption,
   nestedOption,
+  type OptionsInput,
   resolveOptions,
   stringListOption,
   stringOption,
@@ -134,5 +135,16 @@ describe("resolveOptions", () => {
     expect(rows[0]).toEqual({ name: "batchSize", kafka: "batch.size", aliases: [], accepts: "integer from 0 to 1073741824", default: "16384", description: "Batch bytes." });
     expect(rows.find((row) => row.name === "compressionType")?.aliases).toEqual(["compression"]);
     expect(describeOptions(REQUIRED)[0]?.default).toBe("(required)");
+  });
+
+  test("the input type accepts every declared spelling (checked by tsc: npm run typecheck)", () => {
+    const input: OptionsInput<typeof SPEC> = { "batch.size": 1, compression: "lz4", acks: "all", "enable.idempotence": "true", retry: { retries: 1 } };
+    // @ts-expect-error an undeclared spelling is a type error as well as a run-time one
+    const wrong: OptionsInput<typeof SPEC> = { batchsize: 1 };
+    // @ts-expect-error a value outside the enum
+    const badValue: OptionsInput<typeof SPEC> = { compression: "snappy" };
+    expect(resolveOptions(SPEC, input, "t").compressionType).toBe("lz4");
+    expect(() => resolveOptions(SPEC, wrong, "t")).toThrow(RivuletConfigError);
+    expect(() => resolveOptions(SPEC, badValue, "t")).toThrow(RivuletConfigError);
   });
 });
