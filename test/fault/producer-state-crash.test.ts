@@ -58,7 +58,7 @@ async function runChild(dir: string, startSequence: number, killAfterAnswers: nu
   }
   await child.exited;
   clearTimeout(timer);
-  return { answered, inFlight, signal: child.signalCode };
+  return { answered, inFlight, signal: child.signalCode === null ? null : String(child.signalCode) };
 }
 
 // Sequences of the producer's batches in log order.

@@ -52,7 +52,7 @@ describe("ProducerIdManager", () => {
     const bytes = new TextEncoder().encode(encodeProducerIds(5000));
     for (let at = 0; at < bytes.length; at++) {
       const damaged = bytes.slice();
-      damaged[at] ^= 0x01;
+      damaged[at] = damaged[at]! ^ 0x01;
       expect(decodeProducerIds(damaged).ok).toBe(false);
     }
     for (let length = 0; length < bytes.length; length++) expect(decodeProducerIds(bytes.subarray(0, length)).ok).toBe(false);

@@ -82,10 +82,10 @@ describe("appends through the log", () => {
     expect(!refused.ok && refused.error).toBe("OUT_OF_ORDER_SEQUENCE_NUMBER");
     expect(log.logEndOffset as number).toBe(0);
     const good = log.appendBatches(batches(9, 3).map((b) => b.slice()));
-    expect(good.ok && good.value.map((r) => [r.baseOffset, r.duplicate])).toEqual([[0, false], [2, false], [4, false]]);
+    expect(good.ok && good.value.map((r) => [r.baseOffset as number, r.duplicate])).toEqual([[0, false], [2, false], [4, false]]);
     // A retry of the whole request after a lost answer, plus one new batch: three duplicates, one write.
     const retry = log.appendBatches([...batches(9, 4)].map((b) => b.slice()));
-    expect(retry.ok && retry.value.map((r) => [r.baseOffset, r.duplicate])).toEqual([[0, true], [2, true], [4, true], [6, false]]);
+    expect(retry.ok && retry.value.map((r) => [r.baseOffset as number, r.duplicate])).toEqual([[0, true], [2, true], [4, true], [6, false]]);
     expect(log.logEndOffset as number).toBe(8);
     await log.close();
   });
@@ -147,7 +147,7 @@ describe("state across restarts", () => {
     const [newest] = listSnapshotOffsets(dir).slice(-1);
     const path = join(dir, snapshotFileName(newest!));
     const bytes = fs.readFileSync(path);
-    bytes[bytes.length - 3] ^= 0x10;
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x10;
     fs.writeFileSync(path, bytes);
     log = await openLog(dir);
     expect(log.producerStateLoad.snapshotErrors).toEqual([{ offset: newest!, error: "crc_mismatch" }]);

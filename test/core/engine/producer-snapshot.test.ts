@@ -63,7 +63,7 @@ describe("encoding", () => {
     }
     for (let at = 0; at < bytes.length; at++) {
       const damaged = bytes.slice();
-      damaged[at] ^= 0x5a;
+      damaged[at] = damaged[at]! ^ 0x5a;
       const decoded = decodeProducerSnapshot(damaged);
       expect(decoded.ok).toBe(false);
       if (!decoded.ok) expect(["bad_magic", "bad_version", "crc_mismatch"]).toContain(decoded.error);

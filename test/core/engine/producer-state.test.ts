@@ -47,7 +47,7 @@ describe("decisions", () => {
     appendTo(state, fields(7, 0, 0, 3), at);
     appendTo(state, fields(7, 0, 3, 2), at);
     appendTo(state, fields(7, 0, 5), at);
-    expect(state.entry(7)!.batches.map((b) => [b.firstSequence, b.lastSequence])).toEqual([[0, 2], [3, 4], [5, 5]]);
+    expect(state.entry(7)!.batches.map((b) => [b.firstSequence as number, b.lastSequence as number])).toEqual([[0, 2], [3, 4], [5, 5]]);
   });
 
   test("a duplicate of each of the last 5 batches is answered with its original offsets; the 6th back is out of order", () => {
