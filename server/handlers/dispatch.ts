@@ -39,6 +39,6 @@ export function dispatch(context: ServerContext, scope: RequestScope, decoded: D
     case "Fetch":
       return handleFetch(context, scope, header, decoded.request);
     case "InitProducerId":
-      return handleInitProducerId(header);
+      return handleInitProducerId(context, header, decoded.request);
   }
 }

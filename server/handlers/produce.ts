@@ -7,12 +7,17 @@
 // Appends happen synchronously while the request is dispatched, so pipelined Produce requests on one connection
 // (and across connections, in arrival order) are appended in the order they were read.
 //
+// Idempotent batches (producer id set) go through the engine's producer state, all or nothing per partition: a
+// retried batch (a duplicate of one of the producer's last five) is answered with its original offsets and not
+// written again; a sequence gap, an old epoch or an unknown producer is refused before anything is written.
+//
 // Error codes per partition: a topic or partition that does not exist UNKNOWN_TOPIC_OR_PARTITION; an OFFLINE one,
 // or an append or fsync that failed, KAFKA_STORAGE_ERROR (indeterminate); a batch over max.message.bytes
 // MESSAGE_TOO_LARGE; bad bytes CORRUPT_MESSAGE; bad records or a client-sent control batch INVALID_RECORD; an
-// unknown codec UNSUPPORTED_COMPRESSION_TYPE.
+// unknown codec UNSUPPORTED_COMPRESSION_TYPE; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
+// UNKNOWN_PRODUCER_ID from the producer state.
 import type { Offset } from "../../core/engine/offsets.ts";
-import type { PartitionLog } from "../../core/engine/partition-log.ts";
+import type { AppendBatchesResult, PartitionLog } from "../../core/engine/partition-log.ts";
 import { encodeResponse, type RequestHeader } from "../../core/formats/protocol/envelope.ts";
 import type { ErrorName } from "../../core/formats/protocol/errors.ts";
 import { Acks, ProduceApi, type ProduceRequest, type ProduceResponse } from "../../core/formats/protocol/produce.ts";
@@ -92,28 +97,27 @@ function appendPartition(context: ServerContext, topic: string, index: number, r
   if (!config.ok) return { response: failed(index, config.error, config.message) };
   const batches = validateBatches(records, config.value.maxMessageBytes);
   if (!Array.isArray(batches)) return { response: failed(index, batches.error, batches.message) };
-  let baseOffset = -1;
-  let logAppendTimeMs = -1;
-  let lastOffset: Offset | null = null;
+  let appended: AppendBatchesResult;
   try {
-    for (const batch of batches) {
-      const appended = log.value.append(batch);
-      if (baseOffset < 0) {
-        baseOffset = appended.baseOffset;
-        logAppendTimeMs = appended.logAppendTime;
-      }
-      lastOffset = appended.lastOffset;
-    }
+    appended = log.value.appendBatches(batches);
   } catch (error) {
-    // A log that failed an fsync refuses appends; some batches of this partition may be in (indeterminate).
-    if (lastOffset !== null) context.fetchWaiters.notify(partitionKey(topic, index));
+    // A write that failed, or a log that failed an fsync earlier and refuses appends: some batches may be in,
+    // and earlier writes may not be durable, so the outcome is KAFKA_STORAGE_ERROR (indeterminate).
     return { response: failed(index, "KAFKA_STORAGE_ERROR", `Append failed: ${(error as Error).message}`) };
   }
-  context.fetchWaiters.notify(partitionKey(topic, index));
+  // An idempotent producer's gap, fence or unknown id: nothing of the partition was written (definite).
+  if (!appended.ok) return { response: failed(index, appended.error, appended.message) };
+  const results = appended.value;
+  const first = results[0]!;
+  const lastOffset = results[results.length - 1]!.lastOffset;
+  const baseOffset = first.baseOffset;
+  const logAppendTimeMs = first.logAppendTime;
+  // Duplicates (a retried idempotent batch) are answered with their original offsets and wrote nothing.
+  if (results.some((result) => !result.duplicate)) context.fetchWaiters.notify(partitionKey(topic, index));
   return {
     response: { index, errorCode: 0, baseOffset, logAppendTimeMs, logStartOffset: log.value.logStartOffset, errorMessage: null },
     log: log.value,
-    ...(lastOffset === null ? {} : { lastOffset }),
+    lastOffset,
   };
 }
 

@@ -182,11 +182,17 @@ describe("admin APIs", () => {
     expect(brokerConfigs.results[0]!.configs.map((e) => [e.name, e.value])).toEqual([["num.partitions", "1"], ["socket.request.max.bytes", "104857600"]]);
   });
 
-  test("InitProducerId says the broker keeps no producer state yet", async () => {
+  test("InitProducerId hands out fresh producer ids; transactional ids are not supported yet", async () => {
     const { client } = await start();
     const c = await client();
-    const answer = await c.request(InitProducerIdApi, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 });
-    expect(answer.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    const first = await c.request(InitProducerIdApi, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 });
+    expect(first.errorCode).toBe(0);
+    expect(first.producerId).toBeGreaterThanOrEqual(0);
+    expect(first.producerEpoch).toBe(0);
+    const second = await c.request(InitProducerIdApi, { transactionalId: null, transactionTimeoutMs: 1000, producerId: first.producerId, producerEpoch: 0 });
+    expect(second.producerId).not.toBe(first.producerId);
+    const transactional = await c.request(InitProducerIdApi, { transactionalId: "tx", transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 });
+    expect(transactional).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_VERSION, producerId: -1, producerEpoch: -1 });
   });
 });
 
@@ -265,6 +271,30 @@ describe("Produce, Fetch, ListOffsets", () => {
     expect(controlResult.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.INVALID_RECORD);
     const log = broker.partition("p", 0);
     expect(log.ok ? Number(log.value.logEndOffset) : -1).toBe(0);
+  });
+
+  test("idempotent produce: a retried batch gets its original offset, a gap or an unknown producer is refused", async () => {
+    const { client, broker } = await start();
+    const c = await client();
+    await createTopic(c, "idem", 1);
+    const { producerId } = await c.request(InitProducerIdApi, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1, producerEpoch: -1 });
+    const idempotent = (baseSequence: number, id = producerId) =>
+      encodeRecordBatch({ producerId: id, producerEpoch: 0, baseSequence, records: [{ key: "k", value: `s${baseSequence}`, timestamp: 1 }, { key: "k", value: "x", timestamp: 2 }] });
+    const first = await c.request(ProduceApi, produceRequest("idem", 0, idempotent(0), -1));
+    expect(first.topics[0]!.partitions[0]!).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    const next = await c.request(ProduceApi, produceRequest("idem", 0, idempotent(2), 1));
+    expect(next.topics[0]!.partitions[0]!).toMatchObject({ errorCode: 0, baseOffset: 2 });
+    // The first batch again (a retry after a lost answer): its original offset, nothing written.
+    const retry = await c.request(ProduceApi, produceRequest("idem", 0, idempotent(0), -1));
+    expect(retry.topics[0]!.partitions[0]!).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    const gap = await c.request(ProduceApi, produceRequest("idem", 0, idempotent(9), 1));
+    expect(gap.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const unknown = await c.request(ProduceApi, produceRequest("idem", 0, idempotent(7, 987_654), 1));
+    expect(unknown.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_PRODUCER_ID);
+    const log = broker.partition("idem", 0);
+    expect(log.ok ? Number(log.value.logEndOffset) : -1).toBe(4);
+    const fetched = await c.request(FetchApi, fetchRequest("idem", 0, 0));
+    expect(recordValues(fetched.topics[0]!.partitions[0]!.records)).toEqual(["s0", "x", "s2", "x"]);
   });
 
   test("Fetch size rules: partitionMaxBytes, maxBytes, and the first batch whole even when larger", async () => {
