@@ -61,7 +61,8 @@ export function parseBrokerAddress(address: string): { host: string; port: numbe
   return { host, port };
 }
 
-const RETRY_OPTIONS = defineOptions({
+/** Options of the `retry` object of the client options. */
+export const RETRY_OPTIONS = defineOptions({
   retries: integerOption({ kafka: "retries", default: 5, min: 0, max: 1000, description: "Attempts after the first before an operation fails (connects, metadata, admin requests)." }),
   initialRetryTime: integerOption({
     kafka: "retry.backoff.ms",
