@@ -485,8 +485,11 @@ describe("backpressure over a real socket", () => {
 });
 
 describe("connection limits and shutdown", () => {
-  test("max.connections and max.connections.per.ip close new connections at once", async () => {
-    const fx = await start({ limits: { maxConnections: 3, maxConnectionsPerIp: 2 } });
+  test.each([
+    ["max.connections", { maxConnections: 2 }],
+    ["max.connections.per.ip", { maxConnections: 100, maxConnectionsPerIp: 2 }],
+  ])("%s closes new connections at once, and admits again after one leaves", async (_name, limits) => {
+    const fx = await start({ limits });
     const a = await fx.client();
     const b = await fx.client();
     await a.request(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null });
