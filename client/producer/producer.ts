@@ -468,6 +468,13 @@ export class Producer {
     while (this.blocked.length > 0) {
       const job = this.blocked[0]!;
       if (this.view.partitions(job.topic) === null) {
+        // A topic the broker refuses for good (an invalid name, say) fails at once; a missing one is waited for.
+        const error = this.view.lastError(job.topic);
+        if (error instanceof RivuletError && !error.retriable && !this.view.isLoading(job.topic)) {
+          this.blocked.shift();
+          this.failBlocked(job, error);
+          continue;
+        }
         this.view.request(job.topic);
         return;
       }
@@ -602,6 +609,11 @@ class MetadataView implements ProducerClusterView {
     if (known === undefined) return null;
     if (Date.now() - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
     return known.partitions;
+  }
+
+  /** True while metadata of `topic` is being fetched. */
+  isLoading(topic: string): boolean {
+    return this.loading.has(topic);
   }
 
   /** The last error loading `topic`, or null. */

@@ -122,6 +122,14 @@ describe("send", () => {
     await producer.disconnect();
   });
 
+  test("a topic name the broker refuses fails at once with its error, not after max.block.ms", async () => {
+    const producer = newProducer(broker.address, { "max.block.ms": 30_000 });
+    const error = await within(producer.send({ topic: "bad/name", messages: [{ value: "x" }] }).catch((caught: unknown) => caught), WAIT_MS, "refused");
+    expect(error).toBeInstanceOf(RivuletError);
+    expect((error as RivuletError).code).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    await producer.disconnect();
+  });
+
   test("a topic that does not exist is auto-created by the first send (broker default)", async () => {
     const topic = topicName("auto");
     const producer = newProducer(broker.address);
