@@ -14,13 +14,13 @@ export const BROKER_START_MS_MAX = 20_000;
 
 const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
 
-/** Starts a broker child process; resolves with { address, port, dataDir, stop() }. `sets` are --set k=v flags. */
-export async function startBroker(sets = []) {
-  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-node-"));
-  const args = ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir];
+// Spawns `bun server/main.ts broker` and resolves once it prints its address.
+async function spawnBroker(dataDir, port, sets) {
+  const args = ["server/main.ts", "broker", "--port", String(port), "--data-dir", dataDir];
   for (const set of sets) args.push("--set", set);
   const child = spawn(join(ROOT, "node_modules", ".bin", "bun"), args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  const port = await new Promise((resolve, reject) => {
+  const exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  const boundPort = await new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -42,17 +42,33 @@ export async function startBroker(sets = []) {
     child.stderr.on("data", onData);
     child.once("exit", onExit);
   });
-  const exited = new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
+  return { child, exited, port: boundPort };
+}
+
+/**
+ * Starts a broker child process; resolves with { address, port, dataDir, kill(), restart(), stop() }. `sets`
+ * are --set KEY=VALUE broker configs. kill() is SIGKILL (an unclean stop); restart() starts it again on the
+ * same port and data directory.
+ */
+export async function startBroker(sets = []) {
+  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-node-"));
+  let running = await spawnBroker(dataDir, 0, sets);
+  const port = running.port;
   return {
     port,
     address: `127.0.0.1:${port}`,
     dataDir,
+    async kill() {
+      running.child.kill("SIGKILL");
+      await running.exited;
+    },
+    async restart() {
+      await running.exited;
+      running = await spawnBroker(dataDir, port, sets);
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await exited;
+      running.child.kill("SIGTERM");
+      await running.exited;
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
