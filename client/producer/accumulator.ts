@@ -318,18 +318,23 @@ export class RecordAccumulator {
   }
 
   /**
-   * The earliest time something becomes ready or expires (linger, retry backoff, delivery timeout), or Infinity;
-   * the sender sets its one timer to it.
+   * The earliest time after `nowMs` something becomes ready or expires (linger, retry backoff, delivery timeout),
+   * or Infinity; the sender sets its one timer to it. Times already past are left out: a queue that is ready but
+   * could not be sent (no connection yet, no in-flight slot) is woken by the event that frees it, not by a timer
+   * that would fire again and again.
    */
-  nextWakeMs(): number {
+  nextWakeMs(nowMs: number): number {
     let wake = Infinity;
+    const later = (at: number): void => {
+      if (at > nowMs && at < wake) wake = at;
+    };
     for (const queue of this.nonEmpty) {
       const head = queue.batches[0]!;
       if (queue.inFlight === 0) {
-        if (head.retryAtMs > 0) wake = Math.min(wake, head.retryAtMs);
-        else if (!head.full && queue.batches.length === 1) wake = Math.min(wake, head.createdMs + this.options.lingerMs);
+        if (head.retryAtMs > 0) later(head.retryAtMs);
+        else if (!head.full && queue.batches.length === 1) later(head.createdMs + this.options.lingerMs);
       }
-      for (const batch of queue.batches) if (!batch.inFlight) wake = Math.min(wake, batch.createdMs + this.options.deliveryTimeoutMs);
+      for (const batch of queue.batches) if (!batch.inFlight) later(batch.createdMs + this.options.deliveryTimeoutMs);
     }
     return wake;
   }

@@ -146,11 +146,11 @@ export class Sender {
       queues.push(queue);
     }
     for (const [connection, queues] of byConnection) this.sendTo(connection, queues, nowMs);
-    this.armTimer();
+    this.armTimer(nowMs);
   }
 
-  private armTimer(): void {
-    const wakeMs = this.accumulator.nextWakeMs();
+  private armTimer(nowMs: number): void {
+    const wakeMs = this.accumulator.nextWakeMs(nowMs);
     if (wakeMs === Infinity || wakeMs >= this.timerAtMs) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAtMs = wakeMs;
