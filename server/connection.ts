@@ -24,7 +24,7 @@ import { encodeErrorResponse } from "../core/formats/protocol/envelope.ts";
 import { ErrorCode } from "../core/formats/protocol/errors.ts";
 import { decodeRequest, encodeRequestFailureResponse } from "../core/formats/protocol/messages.ts";
 import type { FramePart } from "../core/formats/protocol/frame.ts";
-import { type FileRangeSender, type FileRangeTarget, readRangesNow } from "./file-range.ts";
+import { type FileRangeSender, type FileRangeTarget, type PinnedRange, isPinnedRange, pinRanges, unpinRange } from "./file-range.ts";
 import { dispatch } from "./handlers/dispatch.ts";
 import { OutboundQueue } from "./outbound-queue.ts";
 import { CLOSE_CONNECTION, NO_REPLY, type Reply, type RequestScope, type ServerContext } from "./server-context.ts";
@@ -227,14 +227,13 @@ export class Connection implements RequestScope {
     }
   }
 
-  // A reply that could not be written at once (an earlier answer is still pending) must not keep file ranges:
+  // A reply that could not be written at once (an earlier answer is still pending) pins its file ranges now:
   // their descriptors are only trusted in the synchronous block that produced them (see file-range.ts).
   private pinIfWaiting(slot: Slot): void {
     const reply = slot.reply;
-    if (slot.written || !Array.isArray(reply) || reply.every((part) => part instanceof Uint8Array)) return;
-    const bytes = readRangesNow(reply);
-    if (bytes === null) slot.reply = CLOSE_CONNECTION_SEND_FAILED;
-    else slot.reply = bytes;
+    if (slot.written || !Array.isArray(reply)) return;
+    const pinned = pinRanges(reply);
+    slot.reply = pinned ?? CLOSE_CONNECTION_SEND_FAILED;
   }
 
   // A handler that throws is a bug (handlers answer bad input with error codes): the request is answered with
@@ -280,18 +279,21 @@ export class Connection implements RequestScope {
     }
   }
 
-  // Queues a response's parts; a file range goes through the sender, which may finish later.
-  private writeParts(parts: readonly FramePart[], from: number): void {
+  // Queues a response's parts; a file range goes through the sender, which may finish later. Fresh ranges are
+  // trusted (this runs in the block that produced them); pinned ones are checked first.
+  private writeParts(parts: readonly (FramePart | PinnedRange)[], from: number): void {
     for (let i = from; i < parts.length; i++) {
       const part = parts[i]!;
       if (part instanceof Uint8Array) {
         this.queue.push(part);
         continue;
       }
-      const sent = this.fileRangeSender.send(this.rangeTarget, part);
+      const range = isPinnedRange(part) ? unpinRange(part) : part;
+      if (range === null) return this.close("send_failed");
+      const sent = this.fileRangeSender.send(this.rangeTarget, range);
       if (sent instanceof Promise) {
-        // The rest of this response is read now, while its descriptors are still trusted.
-        const rest = readRangesNow(parts, i + 1);
+        // The rest of this response waits for the sender: its fresh ranges are pinned now, while still trusted.
+        const rest = pinRanges(parts, i + 1);
         if (rest === null) return this.close("send_failed");
         this.sending = sent.then(
           (done) => {

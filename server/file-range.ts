@@ -18,11 +18,12 @@
 //
 // Validity: a range's descriptor belongs to the engine, which closes it when the topic is deleted (and, after
 // retention, at its next maintenance call), after which the number may be reused for another file. So a range is
-// only trusted during the synchronous block in which the engine produced it: the connection hands it to send()
-// at once when the response is next in line, and otherwise copies it into memory at once (readRangesNow). A
-// sender that continues asynchronously (sendfile after EAGAIN) must check after every wait that `range.fd`
-// still names the same file (server/sendfile.ts compares fstat's device and inode) and fail the range if not.
-import { readSync } from "node:fs";
+// only trusted during the synchronous block in which the engine produced it. The connection hands it to send()
+// in that block when the response is next in line; otherwise it pins the range there (pinRange: the file's
+// device and inode, from fstat) and checks the pin when the range's turn comes (unpinRange), closing the
+// connection if the descriptor no longer names that file. A sender that continues asynchronously (sendfile after
+// EAGAIN) must check the same after every wait (server/sendfile.ts does).
+import { fstatSync, readSync } from "node:fs";
 import type { Socket } from "bun";
 import type { FileRange, FramePart } from "../core/formats/protocol/frame.ts";
 import type { OutboundQueue } from "./outbound-queue.ts";
@@ -61,19 +62,49 @@ export function readRange(range: FileRange): Uint8Array | null {
   return buffer;
 }
 
-/** Frame parts with every file range replaced by its bytes, read now; null when a range could not be read. */
-export function readRangesNow(parts: readonly FramePart[], from = 0): Uint8Array[] | null {
-  const out: Uint8Array[] = [];
+/** A file range with the identity of the file its descriptor named when it was pinned. */
+export interface PinnedRange {
+  readonly range: FileRange;
+  /** Device and inode of the file (fstat), "dev:ino". */
+  readonly file: string;
+}
+
+/** A part of an answer that may wait: bytes, or a pinned file range. */
+export type PinnedPart = Uint8Array | PinnedRange;
+
+/** Which file a descriptor names (device and inode), or null when it is not open. */
+export function fileIdentity(fd: number): string | null {
+  try {
+    const stat = fstatSync(fd, { bigint: true });
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** True for a pinned range (as opposed to bytes or a fresh file range). */
+export function isPinnedRange(part: FramePart | PinnedRange): part is PinnedRange {
+  return !(part instanceof Uint8Array) && "file" in part;
+}
+
+/** Pins every file range of `parts` from `from` on (call in the block that produced them); null if one is not open. */
+export function pinRanges(parts: readonly (FramePart | PinnedRange)[], from = 0): PinnedPart[] | null {
+  const out: PinnedPart[] = [];
   for (let i = from; i < parts.length; i++) {
     const part = parts[i]!;
-    if (part instanceof Uint8Array) out.push(part);
+    if (part instanceof Uint8Array || isPinnedRange(part)) out.push(part);
     else {
-      const bytes = readRange(part);
-      if (bytes === null) return null;
-      out.push(bytes);
+      const file = fileIdentity(part.fd);
+      if (file === null) return null;
+      out.push({ range: part, file });
     }
   }
   return out;
+}
+
+/** The range of a pin when its descriptor still names the pinned file, else null (the file went away). */
+export function unpinRange(pinned: PinnedRange): FileRange | null {
+  return fileIdentity(pinned.range.fd) === pinned.file ? pinned.range : null;
 }
 
 /** Reads each range into a Buffer of its size and queues it (read+write: the fallback, and a baseline). */

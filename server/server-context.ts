@@ -6,6 +6,7 @@ import type { Broker } from "../core/engine/broker.ts";
 import { ErrorCode, type ErrorName } from "../core/formats/protocol/errors.ts";
 import type { FramePart } from "../core/formats/protocol/frame.ts";
 import type { FetchWaiters } from "./fetch-waiters.ts";
+import type { PinnedRange } from "./file-range.ts";
 import type { ServerLimits } from "./server-limits.ts";
 
 /** The node id this single broker reports in Metadata (Kafka's broker.id; one node today). */
@@ -16,8 +17,11 @@ export const NO_REPLY: unique symbol = Symbol("no reply");
 /** The request failed in a way the client can only learn by losing the connection (acks=0). */
 export const CLOSE_CONNECTION: unique symbol = Symbol("close connection");
 
-/** A handler's answer. */
-export type Reply = Uint8Array | FramePart[] | typeof NO_REPLY | typeof CLOSE_CONNECTION;
+/**
+ * A handler's answer: one frame, or frame parts (Fetch). File ranges may be fresh (FileRange: only when the answer
+ * is returned synchronously, in the block that read them) or pinned (PinnedRange: any answer that arrives later).
+ */
+export type Reply = Uint8Array | (FramePart | PinnedRange)[] | typeof NO_REPLY | typeof CLOSE_CONNECTION;
 
 /** Server-wide state the handlers read. */
 export interface ServerContext {

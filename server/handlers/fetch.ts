@@ -13,7 +13,7 @@ import { encodeResponseParts, type RequestHeader } from "../../core/formats/prot
 import { FetchApi, type FetchRequest, type FetchResponseInput, IsolationLevel } from "../../core/formats/protocol/fetch.ts";
 import type { FramePart } from "../../core/formats/protocol/frame.ts";
 import { partitionKey } from "../fetch-waiters.ts";
-import { readRangesNow } from "../file-range.ts";
+import { pinRanges } from "../file-range.ts";
 import { CLOSE_CONNECTION, NO_REPLY, type Reply, type RequestScope, type ServerContext, errorCode } from "../server-context.ts";
 
 type PartitionInput = FetchResponseInput["topics"][number]["partitions"][number];
@@ -70,9 +70,9 @@ export function readFetch(context: ServerContext, request: FetchRequest): FetchR
 /** Answers Fetch now, or parks it until minBytes arrive or maxWaitMs passes. */
 export function handleFetch(context: ServerContext, scope: RequestScope, header: RequestHeader, request: FetchRequest): Reply | Promise<Reply> {
   const encode = (read: FetchRead): Reply => encodeResponseParts(FetchApi, header.apiVersion, header.correlationId, read.response);
-  // A parked fetch answers from a timer or a microtask: its ranges are copied out in the block that read them,
-  // since the connection writes the answer later (file-range.ts, "Validity").
-  const encodeNow = (read: FetchRead): Reply => readRangesNow(encode(read) as FramePart[]) ?? CLOSE_CONNECTION;
+  // A parked fetch answers from a timer or a microtask and the connection writes the answer later: its ranges are
+  // pinned in the block that read them (file-range.ts, "Validity").
+  const encodeNow = (read: FetchRead): Reply => pinRanges(encode(read) as FramePart[]) ?? CLOSE_CONNECTION;
   const first = readFetch(context, request);
   const waitMs = Math.min(request.maxWaitMs, context.limits.fetchMaxWaitMsMax);
   if (first.anyError || first.recordBytes >= request.minBytes || waitMs <= 0) return encode(first);

@@ -147,6 +147,38 @@ describe("Connection", () => {
     c.close(null);
   });
 
+  test("a fetch answer waiting its turn pins its file ranges; a topic deleted meanwhile closes instead of sending other bytes", async () => {
+    const { socket, connection: c, context } = connection({ fetchMaxWaitMsMax: 60_000 });
+    await broker.createTopic("victim");
+    const victim = broker.partition("victim", 0);
+    if (!victim.ok) throw new Error("no partition");
+    victim.value.append(testBatch(3, "gone"));
+    c.onData(frame(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null }), Date.now());
+    // A long poll first (its answer is pending), then a fetch of the victim whose answer must wait behind it.
+    const chunk = [...frame(FetchApi, fetchRequest("bp", 0, bpEnd(), { maxWaitMs: 60_000 })), ...frame(FetchApi, fetchRequest("victim", 0, 0))];
+    c.onData(new Uint8Array(chunk), Date.now());
+    expect(c.pendingRequests).toBe(2);
+    expect((await broker.deleteTopic("victim")).ok).toBe(true);
+    context.fetchWaiters.expireAll();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(c.closeReason).toBe("send_failed");
+    expect(socket.frames().length).toBe(2);
+  });
+
+  test("a pinned answer whose file is still there is sent whole when its turn comes", async () => {
+    const { socket, connection: c, context } = connection({ fetchMaxWaitMsMax: 60_000 });
+    c.onData(frame(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null }), Date.now());
+    const chunk = [...frame(FetchApi, fetchRequest("bp", 0, bpEnd(), { maxWaitMs: 60_000 })), ...frame(FetchApi, fetchRequest("big", 0, 0, { maxBytes: 8 << 20, partitionMaxBytes: 8 << 20 }))];
+    c.onData(new Uint8Array(chunk), Date.now());
+    context.fetchWaiters.expireAll();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(c.closeReason).toBe(null);
+    const frames = socket.frames();
+    expect(frames.length).toBe(3);
+    expect(frames[2]!.byteLength).toBeGreaterThan(10 * 64 * 1024);
+    c.close(null);
+  });
+
   test("before the first request frames are held to the handshake limit; after it, to socket.request.max.bytes", () => {
     const tooBig = new Uint8Array(4);
     new DataView(tooBig.buffer).setUint32(0, HANDSHAKE_FRAME_BYTES_MAX + 1);
