@@ -164,4 +164,36 @@ describe("Cluster", () => {
       await child.stop();
     }
   });
+
+  test("maxInFlightRequests applies to open and future connections; unknown nodes are BROKER_NOT_AVAILABLE", async () => {
+    const client = cluster();
+    const connection = await client.anyConnection();
+    client.maxInFlightRequests = 2;
+    expect(connection.maxInFlightRequests).toBe(2);
+    expect(client.maxInFlightRequests).toBe(2);
+    const controller = await client.controllerConnection();
+    expect(controller.broker).toBe(broker.address);
+    const error = await client.connectionTo(4242).catch((e: unknown) => e);
+    expect((error as RivuletError).code).toBe(ErrorCode.BROKER_NOT_AVAILABLE);
+    await client.close();
+  });
+
+  test("a closed connection is replaced on next use; a clean close keeps the metadata cache", async () => {
+    const own = await startBroker();
+    try {
+      const client = Cluster.create({ brokers: [own.address], retry: { retries: 0 } });
+      const topic = topicName("lost");
+      const partitions = await client.partitionsFor(topic, { allowAutoTopicCreation: true });
+      const first = await client.connectionFor(topic, 0);
+      // The client side closes it (as a failed socket would); the cluster must not hand it out again.
+      await first.close();
+      const second = await client.connectionFor(topic, 0);
+      expect(second).not.toBe(first);
+      expect(second.isClosed).toBe(false);
+      expect(await client.partitionsFor(topic)).toBe(partitions);
+      await client.close();
+    } finally {
+      await own.stop();
+    }
+  });
 });

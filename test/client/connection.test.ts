@@ -189,4 +189,29 @@ describe("Connection", () => {
     expect(versions.errorCode).toBe(0);
     await connection.close();
   });
+
+  test("raising maxInFlightRequests lets waiting callers through; lowering applies as slots free up", async () => {
+    const connection = await Connection.open(options({ maxInFlightRequests: 1 }));
+    const first = Array.from({ length: 6 }, () => connection.request(MetadataApi, { topics: [], allowAutoTopicCreation: false }));
+    expect([connection.inFlightRequests, connection.waitingRequests]).toEqual([1, 5]);
+    connection.maxInFlightRequests = 4;
+    expect([connection.inFlightRequests, connection.waitingRequests]).toEqual([4, 2]);
+    await Promise.all(first);
+    connection.maxInFlightRequests = 2;
+    const second = Array.from({ length: 5 }, () => connection.request(MetadataApi, { topics: [], allowAutoTopicCreation: false }));
+    expect([connection.inFlightRequests, connection.waitingRequests]).toEqual([2, 3]);
+    await Promise.all(second);
+    expect([connection.inFlightRequests, connection.waitingRequests]).toEqual([0, 0]);
+    await connection.close();
+  });
+
+  test("onClose listeners hear the reason, also when registered after the close", async () => {
+    const connection = await Connection.open(options());
+    const heard: (RivuletError | null)[] = [];
+    connection.onClose((reason) => heard.push(reason));
+    await connection.close();
+    const late = await new Promise<RivuletError | null>((resolve) => connection.onClose(resolve));
+    expect(heard).toEqual([null]);
+    expect(late).toBeNull();
+  });
 });
