@@ -167,6 +167,7 @@ export class FaultProxy {
   private commandedCuts = 0;
   private commandedDelays: number[] = [];
   private closing = false;
+  private targetPort: number;
   /** Fault events in order (at most PROXY_EVENTS_MAX, oldest dropped). */
   readonly events: ProxyEvent[] = [];
   /** Counters so far. */
@@ -174,6 +175,7 @@ export class FaultProxy {
 
   private constructor(private readonly options: FaultProxyOptions) {
     this.rng = random(options.seed ?? 1);
+    this.targetPort = options.targetPort;
     this.faults = FaultProxy.resolveFaults(options.faults ?? {});
   }
 
@@ -217,6 +219,11 @@ export class FaultProxy {
   /** Client connections open right now. */
   get openConnections(): number {
     return this.connections.size;
+  }
+
+  /** Points new connections at another broker port (a broker restarted on a new port); open ones are left alone. */
+  setTarget(port: number): void {
+    this.targetPort = port;
   }
 
   /** Replaces the random fault probabilities. */
@@ -270,7 +277,7 @@ export class FaultProxy {
     this.record({ kind: "connect", connection: connection.id });
     Bun.connect<ProxiedConnection>({
       hostname: this.options.targetHost ?? "127.0.0.1",
-      port: this.options.targetPort,
+      port: this.targetPort,
       data: connection,
       socket: {
         open: (upstream) => {

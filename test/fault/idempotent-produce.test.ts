@@ -1,0 +1,165 @@
+// End-to-end fault test of the broker's idempotence: `rivulet broker` runs as a child process behind the fault
+// proxy, which drops responses after the broker handled the request, cuts connections and delays requests at
+// (seeded) random; the broker is also SIGKILLed with requests in flight and restarted on the same data dir. A
+// minimal idempotent producer over the raw protocol (one producer id, three partitions, up to 5 batches in flight
+// per partition, acks=all) resends every unanswered batch with the same sequence on a new connection, in order.
+//
+// At the end, read directly from the broker: each partition holds every sent record exactly once, in send order,
+// and every acknowledged batch sits at the offset its acknowledgement named (a duplicate's answer is the original
+// offset). Record values are "<partition>:<sequence>", so presence, duplicates and order are checked by value.
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ErrorCode, InitProducerIdApi, ProduceApi } from "../../core/formats/protocol/index.ts";
+import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
+import { RawClient } from "../e2e/raw-client.ts";
+import { type BrokerProcess, sourceCommand, startBrokerProcess, started } from "./fixtures/broker-process.ts";
+import { createTopic, fetchAll, produceRequest } from "./fixtures/broker-traffic.ts";
+import { FaultProxy } from "./proxy.ts";
+
+const SEED = 606;
+const TOPIC = "idem";
+const PARTITIONS = 3;
+const BATCHES_PER_PARTITION = 150;
+const RECORDS_PER_BATCH_MAX = 4;
+const IN_FLIGHT_PER_PARTITION_MAX = 5;
+const KILLS = 3;
+const RESPONSE_WAIT_MS = 10_000;
+// Small segments: rolls (and their producer snapshots) happen throughout, so restarts replay from a snapshot.
+const SEGMENT_BYTES = 8 * 1024;
+
+const root = fs.mkdtempSync(join(tmpdir(), "rivulet-idem-fault-"));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface PendingBatch {
+  partition: number;
+  firstSequence: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+describe("idempotent produce through faults", () => {
+  test("dropped answers, cuts, delays and broker SIGKILLs: every record exactly once, in order, at its acknowledged offset", async () => {
+    const dataDir = join(root, "data");
+    const rng = random(SEED);
+    const startBroker = async () => started(await startBrokerProcess(sourceCommand(["--port", "0", "--data-dir", dataDir, "--set", `log.segment.bytes=${SEGMENT_BYTES}`])));
+    let broker: BrokerProcess = await startBroker();
+    const proxy = await FaultProxy.start({
+      targetPort: broker.port,
+      seed: SEED,
+      faults: { dropResponse: 0.03, cutBeforeRequest: 0.01, delayRequest: 0.05, delayMsMax: 5 },
+    });
+    try {
+      const setup = await RawClient.connect(broker.port);
+      await createTopic(setup, TOPIC, PARTITIONS);
+      const init = await setup.request(InitProducerIdApi, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+      setup.close();
+      expect(init.errorCode).toBe(0);
+      const producerId = init.producerId;
+
+      // Build every batch up front: a resend is the same bytes with the same sequence.
+      const unacked: PendingBatch[][] = [];
+      for (let partition = 0; partition < PARTITIONS; partition++) {
+        const list: PendingBatch[] = [];
+        let sequence = 0;
+        for (let b = 0; b < BATCHES_PER_PARTITION; b++) {
+          const count = 1 + Math.floor(rng() * RECORDS_PER_BATCH_MAX);
+          const records = Array.from({ length: count }, (_, i) => ({ value: encoder.encode(`${partition}:${sequence + i}`), timestamp: 1_763_700_000_000 }));
+          list.push({ partition, firstSequence: sequence, count, bytes: encodeRecordBatch({ producerId, producerEpoch: 0, baseSequence: sequence, records }) });
+          sequence += count;
+        }
+        unacked.push(list);
+      }
+      const acknowledged = new Map<string, number>(); // "<partition>:<firstSequence>" -> base offset
+      const totalBatches = PARTITIONS * BATCHES_PER_PARTITION;
+      const killAt = new Set(Array.from({ length: KILLS }, (_, k) => Math.floor(((k + 1) * totalBatches) / (KILLS + 1))));
+      let connections = 0;
+      let resends = 0;
+      const sentOnce = new Set<PendingBatch>();
+
+      while (unacked.some((list) => list.length > 0)) {
+        connections++;
+        expect(connections).toBeLessThan(2000);
+        const client = await RawClient.connect(proxy.port);
+        // Per connection: the first batches of each partition, in order, at most 5 per partition in flight.
+        const inFlight: { correlationId: number; batch: PendingBatch }[] = [];
+        const sent = new Array<number>(PARTITIONS).fill(0);
+        const fill = () => {
+          for (let partition = 0; partition < PARTITIONS; partition++) {
+            const list = unacked[partition]!;
+            while (sent[partition]! < Math.min(list.length, IN_FLIGHT_PER_PARTITION_MAX)) {
+              const batch = list[sent[partition]!]!;
+              if (client.isClosed) return;
+              if (sentOnce.has(batch)) resends++;
+              sentOnce.add(batch);
+              inFlight.push({ correlationId: client.send(ProduceApi, produceRequest(TOPIC, partition, batch.bytes, -1)), batch });
+              sent[partition]!++;
+            }
+          }
+        };
+        fill();
+        while (inFlight.length > 0 && !client.isClosed) {
+          const request = inFlight.shift()!;
+          let response;
+          try {
+            response = await client.receive(ProduceApi, request.correlationId, 0, RESPONSE_WAIT_MS);
+          } catch (error) {
+            if (client.isClosed) break;
+            throw error;
+          }
+          const answer = response.topics[0]!.partitions[0]!;
+          const { partition, firstSequence } = request.batch;
+          expect(answer.errorCode).toBe(ErrorCode.NONE);
+          const list = unacked[partition]!;
+          // Answers come in order: this is the partition's oldest unacknowledged batch.
+          expect(list[0]).toBe(request.batch);
+          list.shift();
+          sent[partition]!--;
+          acknowledged.set(`${partition}:${firstSequence}`, answer.baseOffset);
+          if (killAt.delete(acknowledged.size)) {
+            // SIGKILL with requests in flight, then a restart on the same data dir (on a new port).
+            await broker.stop("SIGKILL");
+            broker = await startBroker();
+            proxy.setTarget(broker.port);
+            break;
+          }
+          fill();
+        }
+        if (!client.isClosed) client.close();
+      }
+      expect(killAt.size).toBe(0);
+      expect(proxy.stats.responsesDropped).toBeGreaterThan(0);
+      expect(proxy.stats.cuts).toBeGreaterThan(0);
+      expect(resends).toBeGreaterThan(0);
+
+      const reader = await RawClient.connect(broker.port);
+      for (let partition = 0; partition < PARTITIONS; partition++) {
+        const log = await fetchAll(reader, TOPIC, partition);
+        const values = log.records.map((record) => decoder.decode(record.value!));
+        const total = values.length;
+        expect(values).toEqual(Array.from({ length: total }, (_, i) => `${partition}:${i}`));
+        const offsetOf = new Map(log.records.map((record) => [decoder.decode(record.value!), record.offset]));
+        for (const [key, offset] of acknowledged) if (key.startsWith(`${partition}:`)) expect(offsetOf.get(key)).toBe(offset);
+      }
+      reader.close();
+    } finally {
+      await proxy.close();
+      if (broker.process.exitCode === null && broker.process.signalCode === null) await broker.stop("SIGTERM");
+    }
+  }, 90_000);
+});
