@@ -147,6 +147,11 @@ export class Fetcher {
     waiter?.();
   }
 
+  /** Fetched answers waiting to be handed out (not counting the one in hand): at most one fetch's worth. */
+  get bufferedEntries(): number {
+    return this.#buffer.length;
+  }
+
   /** True while the loop runs. */
   get isRunning(): boolean {
     return this.#running;

@@ -1,0 +1,99 @@
+// The fetcher's pipelining and bounds, watched through a connection wrapper that counts Fetch requests: the next
+// fetch goes out while the user holds the current answer, and no further one until that answer is taken.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Connection } from "../../../client/connection.ts";
+import { resolveConsumerOptions } from "../../../client/consumer/consumer-options.ts";
+import { type ClusterAccess, Fetcher } from "../../../client/consumer/fetcher.ts";
+import { FetchApi } from "../../../core/formats/protocol/fetch.ts";
+import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
+import { appendBatch, createTopic, makeRecords, openConnection } from "./consumer-helpers.ts";
+
+const WAIT_MS = 10_000;
+
+let broker: InProcessBroker;
+let connection: Connection;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  connection = await openConnection(broker.port);
+});
+
+afterAll(async () => {
+  await connection.close();
+  await broker.stop();
+});
+
+// Lets the event loop run `turns` macrotasks (answers arrive, timers fire); bounded, no wall-clock sleep.
+async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  await within(
+    (async () => {
+      while (!predicate()) await turns(1);
+    })(),
+    WAIT_MS,
+    what,
+  );
+}
+
+test("the next fetch flies while the user holds an answer; the one after waits until it is taken", async () => {
+  const topic = topicName("f");
+  await createTopic(connection, topic, 1);
+  // Five batches; max.partition.fetch.bytes below one batch: each fetch answers exactly one batch.
+  for (let i = 0; i < 5; i++) await appendBatch(connection, topic, 0, makeRecords(i * 10, 10));
+  let fetches = 0;
+  const counting = new Proxy(connection, {
+    get(target, property) {
+      if (property === "request") {
+        return (api: unknown, body: unknown, options: unknown) => {
+          if (api === FetchApi) fetches += 1;
+          return (target.request as (a: unknown, b: unknown, c: unknown) => Promise<unknown>)(api, body, options);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const cluster: ClusterAccess = { connectionFor: async () => counting, invalidate: () => undefined };
+  const fetcher = new Fetcher(cluster, resolveConsumerOptions({ "max.partition.fetch.bytes": 1, "fetch.max.wait.ms": 50 }), 5_000);
+  fetcher.assign([{ topic, partition: 0, offset: 0 }], "earliest");
+  fetcher.start();
+
+  const first = await within(fetcher.next(100), WAIT_MS, "first batch");
+  expect(first?.messages.map((m) => Number(m.offset))).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  // While the user holds the first answer, the second is fetched and buffered...
+  await until(() => fetcher.bufferedEntries === 1, "second answer buffered");
+  expect(fetches).toBe(2);
+  // ...and nothing more is fetched until it is taken (the buffer bound).
+  await turns(50);
+  expect(fetches).toBe(2);
+  const second = await fetcher.next(100);
+  expect(Number(second?.messages[0]?.offset)).toBe(10);
+  await until(() => fetches === 3, "third fetch after the second answer is taken");
+  for (let expected = 20; expected < 50; expected += 10) {
+    const batch = await within(fetcher.next(100), WAIT_MS, `batch at ${expected}`);
+    expect(Number(batch?.messages[0]?.offset)).toBe(expected);
+  }
+  expect(fetcher.position(topic, 0)).toBe(50);
+  fetcher.stop();
+  expect(await fetcher.next(100)).toBeNull();
+});
+
+test("a seek drops what was fetched ahead and starts again at the new position", async () => {
+  const topic = topicName("f");
+  await createTopic(connection, topic, 1);
+  for (let i = 0; i < 3; i++) await appendBatch(connection, topic, 0, makeRecords(i * 10, 10));
+  const cluster: ClusterAccess = { connectionFor: async () => connection, invalidate: () => undefined };
+  const fetcher = new Fetcher(cluster, resolveConsumerOptions({ "max.partition.fetch.bytes": 1, "fetch.max.wait.ms": 50 }), 5_000);
+  fetcher.assign([{ topic, partition: 0, offset: 0 }], "earliest");
+  fetcher.start();
+  expect(Number((await within(fetcher.next(3), WAIT_MS, "first"))?.messages[0]?.offset)).toBe(0);
+  await until(() => fetcher.bufferedEntries === 1, "read-ahead buffered");
+  fetcher.seek(topic, 0, 25);
+  expect(fetcher.bufferedEntries).toBe(0);
+  const after = await within(fetcher.next(100), WAIT_MS, "after seek");
+  expect(after?.messages.map((m) => Number(m.offset))).toEqual([25, 26, 27, 28, 29]);
+  fetcher.stop();
+});
