@@ -14,7 +14,7 @@ import { DeleteTopicsApi } from "../core/formats/protocol/delete-topics.ts";
 import { ConfigResourceType, ConfigSource, DescribeConfigsApi } from "../core/formats/protocol/describe-configs.ts";
 import { ErrorCode, RivuletError } from "../core/formats/protocol/errors.ts";
 import { ListOffsetsApi, ListOffsetsTimestamp } from "../core/formats/protocol/list-offsets.ts";
-import type { Cluster, PartitionMetadata } from "./cluster.ts";
+import type { BrokerMetadata, Cluster, PartitionMetadata } from "./cluster.ts";
 import type { Connection } from "./connection.ts";
 import { RivuletConfigError, protocolError } from "./errors.ts";
 import { type OptionsInput, type ResolvedOptions, defineOptions, integerOption, resolveOptions } from "./options.ts";
@@ -239,6 +239,12 @@ export class Admin {
       this.#cluster.invalidate(result.name);
       if (result.errorCode !== ErrorCode.NONE) throw protocolError(result.errorCode, result.name, result.errorMessage);
     }
+  }
+
+  /** The brokers, the controller's node id and the cluster id, fresh from a broker (KafkaJS's describeCluster). */
+  async describeCluster(): Promise<{ brokers: readonly BrokerMetadata[]; controller: number; clusterId: string | null }> {
+    const metadata = await this.#cluster.metadata([], { refresh: true });
+    return { brokers: metadata.brokers, controller: metadata.controllerId, clusterId: metadata.clusterId };
   }
 
   /** Names of every topic (internal ones excluded), sorted. */

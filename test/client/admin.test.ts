@@ -41,6 +41,11 @@ describe("Admin", () => {
     expect(() => new Admin(cluster, { timeOut: 1 })).toThrow(/unknown option "timeOut".*did you mean "timeout"/);
   });
 
+  test("describeCluster lists the broker and the controller", async () => {
+    const described = await admin.describeCluster();
+    expect(described.brokers).toEqual([{ nodeId: described.controller, host: "127.0.0.1", port: broker.port, rack: null }]);
+  });
+
   test("createTopics, listTopics, describeTopics, deleteTopics", async () => {
     const a = topicName("adm-a");
     const b = topicName("adm-b");
