@@ -334,7 +334,12 @@ export class RecordAccumulator {
         if (head.retryAtMs > 0) later(head.retryAtMs);
         else if (!head.full && queue.batches.length === 1) later(head.createdMs + this.options.lingerMs);
       }
-      for (const batch of queue.batches) if (!batch.inFlight) later(batch.createdMs + this.options.deliveryTimeoutMs);
+      // Batches of a queue are in creation order: the first not in flight expires first.
+      for (const batch of queue.batches) {
+        if (batch.inFlight) continue;
+        later(batch.createdMs + this.options.deliveryTimeoutMs);
+        break;
+      }
     }
     return wake;
   }
@@ -395,7 +400,12 @@ export class RecordAccumulator {
   expiredBatches(nowMs: number): ProducerBatch[] {
     const expired: ProducerBatch[] = [];
     for (const queue of this.nonEmpty) {
-      for (const batch of queue.batches) if (!batch.inFlight && nowMs - batch.createdMs >= this.options.deliveryTimeoutMs) expired.push(batch);
+      for (const batch of queue.batches) {
+        if (batch.inFlight) continue;
+        // Creation order: once one batch is young enough, every later one is too.
+        if (nowMs - batch.createdMs < this.options.deliveryTimeoutMs) break;
+        expired.push(batch);
+      }
     }
     return expired;
   }

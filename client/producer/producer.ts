@@ -344,7 +344,8 @@ export class Producer {
 
   // HOT PATH (bench/producer.bench.ts): one record into its partition's batch, nothing allocated for it here.
   private appendOne(topic: string, message: MessageInput, owner: RecordOwner, index: number, acks: -1 | 0 | 1, timestamp: number): typeof TAKEN | typeof BLOCKED | Error {
-    const partitions = this.view.partitions(topic);
+    const nowMs = Date.now();
+    const partitions = this.view.partitions(topic, nowMs);
     if (partitions === null) return BLOCKED;
     const record = this.scratch;
     record.key = message.key ?? null;
@@ -366,7 +367,7 @@ export class Producer {
         return new RivuletError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}/${partition}: the topic has ${partitions.count} partition(s)`);
       }
     } else partition = this.partitioner.partition(topic, record.key, partitions);
-    const bytes = this.accumulator.append(topic, partition, acks, record, boundBytes, owner, index, Date.now());
+    const bytes = this.accumulator.append(topic, partition, acks, record, boundBytes, owner, index, nowMs);
     if (bytes === APPEND_NO_MEMORY) return BLOCKED;
     if (message.partition === undefined) this.partitioner.appended(topic, partition, bytes, partitions);
     return TAKEN;
@@ -604,10 +605,10 @@ class MetadataView implements ProducerClusterView {
     private readonly onLoaded: () => void,
   ) {}
 
-  partitions(topic: string): TopicPartitions | null {
+  partitions(topic: string, nowMs: number = Date.now()): TopicPartitions | null {
     const known = this.topics.get(topic);
     if (known === undefined) return null;
-    if (Date.now() - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
+    if (nowMs - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
     return known.partitions;
   }
 

@@ -34,8 +34,8 @@ export const RETRY_BACKOFF_JITTER = 0.2;
 
 /** What the producer needs from the cluster; client/producer/producer.ts adapts client/cluster.ts to it. */
 export interface ProducerClusterView {
-  /** The topic's partitions from cached metadata, or null when none is cached. */
-  partitions(topic: string): TopicPartitions | null;
+  /** The topic's partitions from cached metadata (refreshed in the background when older than metadata.max.age.ms at `nowMs`), or null when none is cached. */
+  partitions(topic: string, nowMs?: number): TopicPartitions | null;
   /** Fetches metadata for `topic` (creating it when the broker auto-creates topics). */
   loadTopic(topic: string): Promise<void>;
   /** The connection to the leader of a partition (connecting when needed). */
