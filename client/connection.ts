@@ -17,15 +17,24 @@
 // the late answer would still hold its place in the response order, so the connection is no longer useful.
 import { createConnection, type Socket } from "node:net";
 import { assert } from "../core/assert.ts";
+import { BATCH_BYTES_MAX } from "../core/limits.ts";
 import type { ApiDefinition, RequestInputOf, ResponseOf } from "../core/formats/protocol/api-keys.ts";
 import { ApiVersionsApi } from "../core/formats/protocol/api-versions.ts";
 import { decodeResponseBody, decodeResponseEnvelope, encodeRequestParts } from "../core/formats/protocol/envelope.ts";
 import { ErrorCode, RivuletError } from "../core/formats/protocol/errors.ts";
-import { type FramePart, FrameReader } from "../core/formats/protocol/frame.ts";
+import { FRAME_BYTES_MAX, type FramePart, FrameReader } from "../core/formats/protocol/frame.ts";
 import { RivuletClosedError, RivuletConnectionError, RivuletTimeoutError } from "./errors.ts";
 
-/** Largest response frame body accepted (a Fetch answer at fetch.max.bytes plus its envelope fits well within). */
-export const CONNECTION_RESPONSE_BYTES_MAX = 128 * 1024 * 1024;
+/** Room for a response's envelope and per-partition fields around its record bytes. */
+export const RESPONSE_ENVELOPE_BYTES_SLACK = 1024 * 1024;
+/**
+ * Largest response frame body accepted. A Fetch answer holds up to fetch.max.bytes (at most one batch ceiling
+ * here) plus, as Kafka allows, one whole batch past it so a consumer always progresses; the envelope adds a
+ * little. The reader allocates only once a frame's bytes have arrived, so the bound costs nothing until used.
+ */
+export const CONNECTION_RESPONSE_BYTES_MAX = 2 * BATCH_BYTES_MAX + RESPONSE_ENVELOPE_BYTES_SLACK;
+assert(CONNECTION_RESPONSE_BYTES_MAX <= FRAME_BYTES_MAX, "the response limit must fit a frame length prefix");
+
 /** Most callers that may wait for an in-flight slot on one connection before request() rejects. */
 export const CONNECTION_WAITING_REQUESTS_MAX = 65_536;
 /** Highest accepted maxInFlightRequests (the broker bounds what it reads ahead anyway). */
