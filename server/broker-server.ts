@@ -128,10 +128,13 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
   const sweep = setInterval(() => {
     const nowMs = Date.now();
     for (const connection of connections) {
-      if (connection.partialSinceMs > 0 && nowMs - connection.partialSinceMs >= limits.requestHeaderTimeoutMs) connection.close("header_timeout");
+      // The header-read clock does not run while the server itself stopped reading (backpressure).
+      const headerLate = !connection.readingPausedByServer && connection.partialSinceMs > 0 && nowMs - connection.partialSinceMs >= limits.requestHeaderTimeoutMs;
       // Idle: no request in progress and no byte in or out for the whole time (a peer that stopped reading
       // counts as idle too, so it cannot hold its queued answers forever).
-      else if (connection.requestsInProgress === 0 && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs) connection.close("idle");
+      const idle = connection.requestsInProgress === 0 && nowMs - connection.lastActivityMs >= limits.connectionsMaxIdleMs;
+      if (headerLate) connection.close("header_timeout");
+      else if (idle) connection.close("idle");
     }
   }, sweepMs);
   sweep.unref();

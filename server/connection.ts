@@ -100,6 +100,11 @@ export class Connection implements RequestScope {
     return this.slots.length - this.slotsHead;
   }
 
+  /** True while the server itself stopped reading this connection (backpressure): its timeouts do not run. */
+  get readingPausedByServer(): boolean {
+    return this.readingPaused;
+  }
+
   /** Requests whose handler has not finished yet (answers waiting only for their turn to be written excluded). */
   get requestsInProgress(): number {
     return this.inProgress;
@@ -343,6 +348,8 @@ export class Connection implements RequestScope {
     if (this.quietWaiters.length > 0 && this.isQuiet) for (const resolve of this.quietWaiters.splice(0)) resolve();
     while (this.readingPaused && !this.mustPause() && !this.stopReading && !this.isClosed) {
       this.readingPaused = false;
+      // A partial frame's clock restarts: the time we were not reading is not the peer's delay.
+      if (this.partialSinceMs > 0) this.partialSinceMs = Date.now();
       this.processFrames(Date.now());
       const state = this.queue.flush();
       if (state === "closed") return this.close(null);
