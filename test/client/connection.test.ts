@@ -214,4 +214,85 @@ describe("Connection", () => {
     expect(heard).toEqual([null]);
     expect(late).toBeNull();
   });
+
+  // A fake broker that answers the handshake properly, then answers the next request with `reply(correlationId)`.
+  async function hostileBroker(reply: (correlationId: number) => Uint8Array): Promise<{ port: number; stop: () => void }> {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      let frames = 0;
+      let buffered = new Uint8Array(0);
+      socket.on("data", (chunk: Buffer) => {
+        const joined = new Uint8Array(buffered.byteLength + chunk.byteLength);
+        joined.set(buffered);
+        joined.set(chunk, buffered.byteLength);
+        buffered = joined;
+        while (buffered.byteLength >= 4) {
+          const length = new DataView(buffered.buffer, buffered.byteOffset).getUint32(0);
+          if (buffered.byteLength < 4 + length) break;
+          buffered = buffered.subarray(4 + length);
+          // The client numbers its requests from 0 (the handshake), so the n-th frame carries id n.
+          const correlationId = frames;
+          frames += 1;
+          socket.write(correlationId === 0 ? handshakeAnswer() : reply(correlationId));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    return {
+      port: address.port,
+      stop: () => {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      },
+    };
+  }
+
+  function frameOf(body: readonly number[]): Uint8Array {
+    const frame = new Uint8Array(4 + body.length);
+    new DataView(frame.buffer).setUint32(0, body.length);
+    frame.set(body, 4);
+    return frame;
+  }
+
+  // [0, 0, [0, [[3, 0, 0]], 0]]: ApiVersions v0 answer for correlation id 0, Metadata v0 only.
+  const handshakeAnswer = () => frameOf([0x93, 0x00, 0x00, 0x93, 0x00, 0x91, 0x93, 0x03, 0x00, 0x00, 0x00]);
+
+  test.each([
+    ["a wrong correlation id", (id: number) => frameOf([0x93, id + 5, 0x00, 0xc0]), /correlation id/],
+    ["a response that is not msgpack", () => frameOf([0xc1, 0xc1]), /bad response envelope/],
+    ["an envelope of the wrong shape", (id: number) => frameOf([0x92, id, 0x00]), /bad response envelope/],
+    ["a body of the wrong shape", (id: number) => frameOf([0x93, id, 0x00, 0x91, 0x01]), /bad Metadata response/],
+    ["a zero length prefix", () => Uint8Array.of(0, 0, 0, 0), /bad response frame \(bad_length\)/],
+    ["a length over the response limit", () => Uint8Array.of(0x7f, 0xff, 0xff, 0xff), /bad response frame \(too_large\)/],
+  ] as const)("%s closes the connection and fails the request, never throws", async (_name, reply, message) => {
+    const hostile = await hostileBroker(reply);
+    try {
+      const connection = await Connection.open(options({ port: hostile.port }));
+      const error = await within(connection.request(MetadataApi, { topics: [], allowAutoTopicCreation: false }).catch((e: unknown) => e), 5000, "answer");
+      expect(error).toBeInstanceOf(RivuletConnectionError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as RivuletConnectionError).definite).toBe(false);
+      expect(connection.isClosed).toBe(true);
+      expect(await connection.closed).toBeInstanceOf(RivuletConnectionError);
+    } finally {
+      hostile.stop();
+    }
+  });
+
+  test("an API the broker does not speak rejects with UNSUPPORTED_VERSION without sending", async () => {
+    const hostile = await hostileBroker(() => frameOf([0xc1]));
+    try {
+      const connection = await Connection.open(options({ port: hostile.port }));
+      const error = await connection.request(ProduceApi, { transactionalId: null, acks: 1, timeoutMs: 1000, topics: [] }).catch((e: unknown) => e);
+      expect((error as RivuletError).code).toBe(ErrorCode.UNSUPPORTED_VERSION);
+      expect(connection.isClosed).toBe(false);
+      await connection.close();
+    } finally {
+      hostile.stop();
+    }
+  });
 });
