@@ -1,0 +1,259 @@
+// `rivulet perf produce|consume|e2e` against a real in-process broker with small counts: the JSON summary's
+// fields and counts, the text summary and progress shapes, usage errors, and the throttler's schedule (as
+// arithmetic on given clocks, never as a timed assertion).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { EXIT_OK, EXIT_USAGE } from "../../../client/cli/cli-io.ts";
+import { LatencyStats, type PerfSummary, ThroughputThrottler, runPerf, summaryLine } from "../../../client/cli/perf.ts";
+import { Rivulet } from "../../../client/index.ts";
+import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
+
+const WAIT_MS = 30_000;
+
+let broker: InProcessBroker;
+
+beforeAll(async () => {
+  broker = await startBroker();
+});
+
+afterAll(async () => {
+  await broker.stop();
+});
+
+async function perf(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let out = "";
+  let err = "";
+  const io = { stdin: [], stdout: { write: (chunk: string) => void (out += chunk) }, stderr: { write: (chunk: string) => void (err += chunk) } };
+  const code = await within(runPerf(argv, io), WAIT_MS, argv.join(" "));
+  return { code, stdout: out, stderr: err };
+}
+
+const SUMMARY_KEYS = [
+  "command",
+  "topic",
+  "records",
+  "bytes",
+  "errors",
+  "elapsedMs",
+  "recordsPerSec",
+  "mbPerSec",
+  "latencyAvgMs",
+  "latencyMaxMs",
+  "latencyP50Ms",
+  "latencyP95Ms",
+  "latencyP99Ms",
+  "latencyP999Ms",
+  "timedOut",
+];
+
+function checkSummary(summary: PerfSummary, command: string, topic: string, records: number, recordSize: number): void {
+  expect(Object.keys(summary).sort()).toEqual([...SUMMARY_KEYS].sort());
+  expect(summary.command).toBe(command as PerfSummary["command"]);
+  expect(summary.topic).toBe(topic);
+  expect(summary.records).toBe(records);
+  expect(summary.bytes).toBe(records * recordSize);
+  expect(summary.errors).toBe(0);
+  expect(summary.timedOut).toBe(false);
+  expect(summary.elapsedMs).toBeGreaterThan(0);
+  expect(summary.recordsPerSec).toBeGreaterThan(0);
+  expect(summary.mbPerSec).toBeGreaterThanOrEqual(0);
+  // Percentiles are ordered and lie within (0, max].
+  const ordered = [summary.latencyP50Ms, summary.latencyP95Ms, summary.latencyP99Ms, summary.latencyP999Ms, summary.latencyMaxMs];
+  expect(summary.latencyP50Ms).toBeGreaterThan(0);
+  for (let i = 1; i < ordered.length; i++) expect(ordered[i]!).toBeGreaterThanOrEqual(ordered[i - 1]! * 0.999);
+  expect(summary.latencyAvgMs).toBeGreaterThan(0);
+  expect(summary.latencyAvgMs).toBeLessThanOrEqual(summary.latencyMaxMs * 1.001);
+}
+
+describe("rivulet perf against a broker", () => {
+  test("produce --json reports every record acknowledged, then consume reads them all back", async () => {
+    const topic = topicName("perf");
+    const server = ["--bootstrap-server", broker.address];
+    const produced = await perf([
+      "produce",
+      "--topic",
+      topic,
+      "--num-records",
+      "3000",
+      "--record-size",
+      "100",
+      "--throughput",
+      "-1",
+      "--producer-props",
+      "batch.size=16384",
+      "linger.ms=1",
+      "acks=1",
+      ...server,
+      "--json",
+    ]);
+    expect(produced.stderr).toBe("");
+    expect(produced.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(produced.stdout) as PerfSummary, "produce", topic, 3000, 100);
+
+    const consumed = await perf(["consume", "--topic", topic, "--messages", "3000", "--group", "g1", ...server, "--json"]);
+    expect(consumed.code).toBe(EXIT_OK);
+    expect(consumed.stderr).toContain("consumer groups are not supported yet");
+    checkSummary(JSON.parse(consumed.stdout) as PerfSummary, "consume", topic, 3000, 100);
+
+    // What is on the log is exactly what perf produce said it sent.
+    const admin = new Rivulet({ brokers: [broker.address] }).admin();
+    await admin.connect();
+    try {
+      const ends = await admin.listOffsets({ topic, at: "latest" });
+      expect(ends.reduce((sum, end) => sum + Number(end.offset), 0)).toBe(3000);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  test("produce with acks=all and a throughput limit, as a text summary", async () => {
+    const topic = topicName("perf");
+    const result = await perf([
+      "produce",
+      "--topic",
+      topic,
+      "--num-records",
+      "400",
+      "--record-size",
+      "1024",
+      "--throughput",
+      "20000",
+      "--producer-props",
+      "acks=all",
+      "linger.ms=0",
+      "--bootstrap-server",
+      broker.address,
+    ]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stdout).toMatch(/^400 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th\.\n$/);
+  });
+
+  test("consume stops at --messages even when the topic holds more", async () => {
+    const topic = topicName("perf");
+    const server = ["--bootstrap-server", broker.address];
+    expect((await perf(["produce", "--topic", topic, "--num-records", "1000", "--record-size", "10", "--throughput", "-1", ...server, "--json"])).code).toBe(EXIT_OK);
+    const consumed = await perf(["consume", "--topic", topic, "--messages", "250", ...server, "--json"]);
+    expect(consumed.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(consumed.stdout) as PerfSummary, "consume", topic, 250, 10);
+  });
+
+  test("consume of an empty topic ends after --idle-timeout-ms with what it read", async () => {
+    const topic = topicName("perf");
+    const admin = new Rivulet({ brokers: [broker.address] }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic }] });
+    await admin.disconnect();
+    const consumed = await perf(["consume", "--topic", topic, "--messages", "10", "--idle-timeout-ms", "200", "--bootstrap-server", broker.address, "--json"]);
+    expect(consumed.code).toBe(EXIT_OK);
+    const summary = JSON.parse(consumed.stdout) as PerfSummary;
+    expect(summary.records).toBe(0);
+    expect(summary.latencyP99Ms).toBe(0);
+  });
+
+  test("e2e counts every record of this run once, with end-to-end latencies", async () => {
+    const topic = topicName("perf");
+    const server = ["--bootstrap-server", broker.address];
+    // Records already on the topic are not part of the run.
+    expect((await perf(["produce", "--topic", topic, "--num-records", "100", "--record-size", "16", "--throughput", "-1", ...server])).code).toBe(EXIT_OK);
+    const result = await perf([
+      "e2e",
+      "--topic",
+      topic,
+      "--num-records",
+      "1500",
+      "--record-size",
+      "64",
+      "--throughput",
+      "10000",
+      "--producer-props",
+      "linger.ms=1",
+      "acks=1",
+      "--consumer-props",
+      "fetch.max.wait.ms=50",
+      ...server,
+      "--json",
+    ]);
+    expect(result.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 1500, 64);
+  });
+});
+
+describe("rivulet perf usage", () => {
+  test.each([
+    [["produce", "--num-records", "1", "--record-size", "1", "--throughput", "-1"], "--topic is required"],
+    [["produce", "--topic", "t", "--record-size", "1", "--throughput", "-1"], "--num-records is required"],
+    [["produce", "--topic", "t", "--num-records", "1", "--record-size", "1", "--throughput", "0"], "--throughput must be -1"],
+    [["produce", "--topic", "t", "--num-records", "1", "--record-size", "1", "--throughput", "-1", "--producer-props"], "--producer-props needs at least one key=value"],
+    [["produce", "--topic", "t", "--num-records", "1", "--record-size", "1", "--throughput", "-1", "--producer-props", "acks"], "takes key=value"],
+    [["e2e", "--topic", "t", "--num-records", "1", "--record-size", "4", "--throughput", "-1"], "--record-size must be from 8"],
+    [["consume", "--topic", "t"], "--messages is required"],
+    [["bogus"], "unknown perf command"],
+    [["consume", "--topic", "t", "--messages", "1", "--nope"], "Unknown option"],
+  ])("%j is a usage error", async (argv, message) => {
+    const result = await perf(argv);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe("");
+  });
+
+  test("a bad producer option is refused before anything is sent", async () => {
+    const result = await perf(["produce", "--topic", "t", "--num-records", "1", "--record-size", "1", "--throughput", "-1", "--producer-props", "linger.ms=soon", "--bootstrap-server", "127.0.0.1:1"]);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain("linger.ms");
+  });
+});
+
+describe("ThroughputThrottler", () => {
+  test("record i is due at start + i / rate, whatever happened before", () => {
+    const throttler = new ThroughputThrottler(1000, 5000);
+    expect(throttler.delayMs(0, 5000)).toBe(0);
+    expect(throttler.delayMs(10, 5000)).toBe(10);
+    expect(throttler.delayMs(10, 5004)).toBe(6);
+    // Behind schedule (a late timer): no wait, and no debt carried either way.
+    expect(throttler.delayMs(10, 5050)).toBe(0);
+    expect(throttler.delayMs(1000, 5999)).toBe(1);
+    expect(throttler.delayMs(1_000_000, 5000)).toBe(1_000_000);
+  });
+
+  test("-1 never waits", () => {
+    const throttler = new ThroughputThrottler(-1, 0);
+    expect(throttler.delayMs(1e9, 0)).toBe(0);
+  });
+});
+
+describe("LatencyStats", () => {
+  test("percentiles come from the histogram, counts from the records", () => {
+    const stats = new LatencyStats(0);
+    for (let us = 1; us <= 1000; us++) stats.record(us, 1, 10);
+    stats.record(500, 99, 990);
+    expect(stats.count).toBe(1099);
+    expect(stats.bytes).toBe(10_990);
+    expect(stats.histogram.totalCount).toBe(1001);
+    expect(stats.histogram.getValueAtPercentile(50)).toBe(500);
+    expect(Math.abs(stats.histogram.getValueAtPercentile(99) - 991)).toBeLessThanOrEqual(1);
+    expect(stats.histogram.maxValue).toBe(1000);
+    expect(stats.progressLine("sent", 2000)).toBe("1099 records sent, 549.5 records/sec (0.01 MB/sec), 0.500 ms avg latency, 1.000 ms max latency.");
+    // A new window starts empty.
+    expect(stats.progressLine("sent", 3000)).toBe("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.000 ms avg latency, 0.000 ms max latency.");
+  });
+
+  test("summaryLine names failures and a timeout", () => {
+    const summary: PerfSummary = {
+      command: "produce",
+      topic: "t",
+      records: 5,
+      bytes: 50,
+      errors: 2,
+      elapsedMs: 1,
+      recordsPerSec: 5000,
+      mbPerSec: 0.05,
+      latencyAvgMs: 1,
+      latencyMaxMs: 2,
+      latencyP50Ms: 1,
+      latencyP95Ms: 2,
+      latencyP99Ms: 2,
+      latencyP999Ms: 2,
+      timedOut: true,
+    };
+    expect(summaryLine(summary)).toEndWith("2 records failed. Stopped by --timeout-ms.");
+  });
+});
