@@ -37,12 +37,14 @@ export class RawClient {
   private readonly frames: Uint8Array[] = [];
   private readonly waiters: Waiter[] = [];
   private nextCorrelationId = 1;
+  // Bytes the socket did not take yet (written on drain, in order).
+  private readonly unsent: Uint8Array[] = [];
   private socket!: Socket<undefined>;
   private closedFlag = false;
   private resolveClosed!: () => void;
   /** Resolves when the connection is closed (by either side). */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
-  /** Bytes written by send* since connect (for tests that count). */
+  /** Bytes handed to send* since connect (for tests that count). */
   bytesSent = 0;
 
   /** Opens a connection to a broker on 127.0.0.1 (or `host`). */
@@ -53,6 +55,7 @@ export class RawClient {
       port,
       socket: {
         data: (_socket, chunk) => client.onData(chunk),
+        drain: () => client.onDrain(),
         close: () => client.onClosed(),
         error: () => client.onClosed(),
         end: () => client.onClosed(),
@@ -90,17 +93,35 @@ export class RawClient {
     this.resolveClosed();
   }
 
-  /** Writes raw bytes (any bytes at all); returns how many the socket took. */
+  /**
+   * Writes raw bytes (any bytes at all), in order: what the socket does not take now is kept and written on
+   * `drain`. Returns how many bytes the socket took at once.
+   */
   sendBytes(bytes: Uint8Array): number {
-    let written = 0;
-    // Loopback takes everything but very large frames at once; keep writing the rest (tests only).
-    while (written < bytes.byteLength) {
-      const n = this.socket.write(bytes.subarray(written));
-      if (n <= 0) break;
-      written += n;
+    this.bytesSent += bytes.byteLength;
+    if (this.unsent.length > 0) {
+      this.unsent.push(bytes);
+      return 0;
     }
-    this.bytesSent += written;
-    return written;
+    const n = Math.max(this.socket.write(bytes), 0);
+    if (n < bytes.byteLength && !this.closedFlag) this.unsent.push(bytes.subarray(n));
+    return n;
+  }
+
+  private onDrain(): void {
+    while (this.unsent.length > 0) {
+      const head = this.unsent[0]!;
+      const n = this.socket.write(head);
+      if (n < 0) {
+        this.unsent.length = 0;
+        return;
+      }
+      if (n < head.byteLength) {
+        this.unsent[0] = head.subarray(n);
+        return;
+      }
+      this.unsent.shift();
+    }
   }
 
   /** Sends one request frame; returns its correlation id. */
