@@ -79,6 +79,7 @@ rivulet perf produce --topic T --num-records N --record-size S --throughput R [o
   --record-size S           Bytes of each record's value (random printable bytes)
   --throughput R            Records per second at most; -1 for no limit
   --producer-props K=V ...  Producer options by Kafka's names (batch.size=65536 linger.ms=5 acks=1 ...)
+  --sync                    One record at a time: each waits for the previous one's acknowledgement
 
 rivulet perf consume --topic T --messages N [options]
   --topic T                 Topic to read from its earliest offset, every partition
@@ -109,6 +110,7 @@ const FLAGS = {
   group: { type: "string" },
   "timeout-ms": { type: "string" },
   "idle-timeout-ms": { type: "string" },
+  sync: { type: "boolean" },
   json: { type: "boolean" },
 } as const;
 
@@ -145,7 +147,7 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
       const throughput = required("throughput", integerFlag("throughput", values.throughput, -1, PERF_RECORDS_MAX));
       if (throughput === 0) throw new UsageError("--throughput must be -1 (no limit) or a positive rate");
       const producerProps = keyValues("producer-props", values["producer-props"]);
-      if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, timeoutMs, io.stderr);
+      if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, values.sync === true, timeoutMs, io.stderr);
       else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), timeoutMs, io.stderr);
     }
     await write(io.stdout, json ? `${JSON.stringify(summary)}\n` : `${summaryLine(summary)}\n`);
@@ -342,6 +344,7 @@ async function sendLoop(
   deadlineMs: number,
   onAcked: ((sentUs: number) => void) | null,
   stamp: ((nowUs: number) => void) | null,
+  sync = false,
 ): Promise<{ errors: number; firstError: Error | null; timedOut: boolean; sent: number }> {
   const message = { value };
   let errors = 0;
@@ -366,14 +369,22 @@ async function sendLoop(
     }
     const sentUs = performance.now() * 1000;
     if (stamp !== null) stamp(sentUs);
+    let settled: (() => void) | null = null;
+    const acked = sync ? new Promise<void>((resolve) => (settled = resolve)) : null;
     const taken = producer.produce(topic, message, (error: Error | null, _metadata: RecordMetadata | null) => {
       if (error !== null) {
         errors++;
         if (firstError === null) firstError = error;
       } else if (onAcked !== null) onAcked(sentUs);
+      if (settled !== null) (settled as () => void)();
     });
     if (taken !== undefined) {
       await taken;
+      sinceYield = 0;
+    }
+    if (acked !== null) {
+      // --sync: delivery.timeout.ms bounds the wait (the callback always runs by then).
+      await acked;
       sinceYield = 0;
     }
   }
@@ -392,6 +403,7 @@ async function produceRun(
   recordSize: number,
   throughput: number,
   props: Record<string, string>,
+  sync: boolean,
   timeoutMs: number,
   stderr: CliOutput,
 ): Promise<PerfSummary> {
@@ -415,6 +427,7 @@ async function produceRun(
           stats.record(performance.now() * 1000 - sentUs, 1, recordSize);
         },
         null,
+        sync,
       );
     } finally {
       ticker.stop();

@@ -127,6 +127,13 @@ describe("rivulet perf against a broker", () => {
     expect(result.stdout).toMatch(/^400 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th\.\n$/);
   });
 
+  test("produce --sync sends one record at a time and counts each", async () => {
+    const topic = topicName("perf");
+    const result = await perf(["produce", "--topic", topic, "--num-records", "200", "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", "--bootstrap-server", broker.address, "--json"]);
+    expect(result.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(result.stdout) as PerfSummary, "produce", topic, 200, 100);
+  });
+
   test("consume stops at --messages even when the topic holds more", async () => {
     const topic = topicName("perf");
     const server = ["--bootstrap-server", broker.address];
