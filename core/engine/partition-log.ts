@@ -22,6 +22,7 @@ import { assert } from "../assert.ts";
 import { crc32c } from "../formats/crc32c.ts";
 import {
   ATTRIBUTES_OFFSET,
+  ATTRIBUTE_CONTROL_BIT,
   ATTRIBUTE_TIMESTAMP_TYPE_BIT,
   BASE_OFFSET_OFFSET,
   CRC_OFFSET,
@@ -1083,6 +1084,10 @@ function readProducerFields(batch: Uint8Array): ProducerBatchFields | null {
   // The sign bit alone decides "no producer": checked on the byte, before anything else (the plain path).
   // HOT PATH (bench/idempotence.bench.ts): big-endian fields read byte by byte, no DataView per batch.
   if ((batch[PRODUCER_ID_OFFSET]! & 0x80) !== 0) return null;
+  // Control batches (transaction markers) carry the producer id but no sequence: Kafka checks only data batches'
+  // sequences. They are written by the broker itself (clients may not send them), and their epoch rules belong to
+  // the transaction coordinator, which does not exist yet.
+  if ((batch[ATTRIBUTES_OFFSET + 1]! & ATTRIBUTE_CONTROL_BIT) !== 0) return null;
   return {
     producerId: (readInt32(batch, PRODUCER_ID_OFFSET) * 0x100000000 + (readInt32(batch, PRODUCER_ID_OFFSET + 4) >>> 0)) as ProducerId,
     epoch: (readInt32(batch, PRODUCER_EPOCH_OFFSET) >> 16),

@@ -5,6 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { Broker } from "../../../core/engine/broker.ts";
+import { crc32c } from "../../../core/formats/crc32c.ts";
+import { ATTRIBUTES_OFFSET, ATTRIBUTE_CONTROL_BIT, ATTRIBUTE_TRANSACTIONAL_BIT, CRC_OFFSET } from "../../../core/formats/record-batch-header.ts";
 import { FakeClock } from "../../../core/engine/clock.ts";
 import { type PartitionLog, ProducerRejectedError } from "../../../core/engine/partition-log.ts";
 import { listSnapshotOffsets, snapshotFileName } from "../../../core/engine/producer-snapshot.ts";
@@ -87,6 +89,18 @@ describe("appends through the log", () => {
     const retry = log.appendBatches([...batches(9, 4)].map((b) => b.slice()));
     expect(retry.ok && retry.value.map((r) => [r.baseOffset as number, r.duplicate])).toEqual([[0, true], [2, true], [4, true], [6, false]]);
     expect(log.logEndOffset as number).toBe(8);
+    await log.close();
+  });
+
+  test("a control batch (transaction marker) carries a producer id but is not sequence-checked", async () => {
+    const log = await openLog(temp());
+    const marker = idempotentBatch({ producerId: 8, epoch: 2, sequence: -1 });
+    const view = new DataView(marker.buffer, marker.byteOffset, marker.byteLength);
+    view.setInt16(ATTRIBUTES_OFFSET, view.getInt16(ATTRIBUTES_OFFSET) | ATTRIBUTE_CONTROL_BIT | ATTRIBUTE_TRANSACTIONAL_BIT);
+    view.setUint32(CRC_OFFSET, crc32c(marker.subarray(ATTRIBUTES_OFFSET)));
+    expect(log.appendBatches([marker.slice()]).ok).toBe(true);
+    expect(log.appendBatches([marker.slice()]).ok).toBe(true);
+    expect(log.producerState.size).toBe(0);
     await log.close();
   });
 
