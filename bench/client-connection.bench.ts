@@ -50,17 +50,18 @@ async function rawPipelined(count: number, send: () => number): Promise<void> {
   do_not_optimize(ids);
 }
 
+// Row names carry their group ("group/row") so the ratio table can pair each row with its group's baseline.
 group(`metadata x${METADATA_REQUESTS}`, () => {
-  bench("raw client", () => rawPipelined(METADATA_REQUESTS, () => raw.send(MetadataApi, metadata)));
+  bench("metadata x100/raw client", () => rawPipelined(METADATA_REQUESTS, () => raw.send(MetadataApi, metadata)));
   for (const depth of [1, 5, 100] as const) {
-    bench(`Connection in-flight ${depth}`, () => Promise.all(Array.from({ length: METADATA_REQUESTS }, () => connections[depth].request(MetadataApi, metadata))));
+    bench(`metadata x100/Connection in-flight ${depth}`, () => Promise.all(Array.from({ length: METADATA_REQUESTS }, () => connections[depth].request(MetadataApi, metadata))));
   }
 });
 
 group(`produce 64KiB x${PRODUCE_REQUESTS}`, () => {
-  bench("raw client (parts joined)", () => rawPipelined(PRODUCE_REQUESTS, () => raw.send(ProduceApi, produce, { parts: true })));
+  bench("produce 64KiB x16/raw client (parts joined)", () => rawPipelined(PRODUCE_REQUESTS, () => raw.send(ProduceApi, produce, { parts: true })));
   for (const depth of [1, 5] as const) {
-    bench(`Connection in-flight ${depth}`, () => Promise.all(Array.from({ length: PRODUCE_REQUESTS }, () => connections[depth].request(ProduceApi, produce))));
+    bench(`produce 64KiB x16/Connection in-flight ${depth}`, () => Promise.all(Array.from({ length: PRODUCE_REQUESTS }, () => connections[depth].request(ProduceApi, produce))));
   }
 });
 
@@ -69,11 +70,10 @@ const result = await run();
 const medians = new Map<string, number>();
 const minimums = new Map<string, number>();
 for (const trial of result.benchmarks) {
-  const groupName = trial.group === undefined ? "" : String(result.layout[trial.group]?.name ?? "");
   for (const r of trial.runs) {
     if (!r.stats) continue;
-    medians.set(`${groupName}/${r.name}`, r.stats.p50);
-    minimums.set(`${groupName}/${r.name}`, r.stats.min);
+    medians.set(r.name, r.stats.p50);
+    minimums.set(r.name, r.stats.min);
   }
 }
 const ratio = (stats: Map<string, number>, row: string, baseline: string) => {
