@@ -458,6 +458,38 @@ describe("ordering and long polls", () => {
   });
 });
 
+describe("a handler that throws (a bug)", () => {
+  test("answers UNKNOWN_SERVER_ERROR after the answers before it, closes that connection only", async () => {
+    const fx = await start();
+    const victim = await fx.client();
+    const bystander = await fx.client();
+    await createTopic(victim, "fine", 1);
+    const original = fx.broker.describeTopic.bind(fx.broker);
+    fx.broker.describeTopic = (name: string) => {
+      if (name === "boom") throw new Error("injected handler bug");
+      return original(name);
+    };
+    const errors: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const first = victim.send(MetadataApi, { topics: ["fine"], allowAutoTopicCreation: false });
+      const failing = victim.send(MetadataApi, { topics: ["boom"], allowAutoTopicCreation: false });
+      victim.send(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null });
+      expect((await victim.nextResponse()).correlationId).toBe(first);
+      const failed = await victim.nextResponse();
+      expect([failed.correlationId, failed.errorCode, failed.body]).toEqual([failing, ErrorCode.UNKNOWN_SERVER_ERROR, null]);
+      await victim.waitClosed();
+      const fine = await bystander.request(MetadataApi, { topics: ["fine"], allowAutoTopicCreation: false });
+      expect(fine.topics[0]!.errorCode).toBe(0);
+      expect(errors.length).toBe(1);
+    } finally {
+      console.error = consoleError;
+      fx.broker.describeTopic = original;
+    }
+  });
+});
+
 describe("backpressure over a real socket", () => {
   test.each([
     ["read+write", readFileRangeSender],
