@@ -61,7 +61,8 @@ execFileSync(
 // The generated WASM declaration would carry the whole base64 text as a literal type: a string says enough.
 for (const entry of readdirSync(join(outDir, "types"), { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith(".d.ts")) continue;
-  const path = join(entry.parentPath, entry.name);
+  // parentPath is Node 20.12+; `path` is its older name.
+  const path = join(entry.parentPath ?? entry.path, entry.name);
   const text = readFileSync(path, "utf8")
     .replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2")
     .replace(/export declare const WASM_BASE64 = "[^"]*";/, "export declare const WASM_BASE64: string;");
