@@ -21,11 +21,12 @@ export interface ServerLimits {
   maxConnections: number;
   /** max.connections.per.ip: open connections from one remote address. */
   maxConnectionsPerIp: number;
-  /** connections.max.idle.ms: a connection with no request and nothing in flight for this long is closed. */
+  /** connections.max.idle.ms: a connection with no handler running and no byte in or out for this long is closed. */
   connectionsMaxIdleMs: number;
   /**
-   * A connection that has sent part of a frame and nothing more for this long is closed (Rivulet's; Kafka
-   * leans on connections.max.idle.ms). Stops slow-loris senders from holding buffers.
+   * A connection whose current frame has been arriving for this long (since its first byte) without completing
+   * is closed (Rivulet's; Kafka leans on connections.max.idle.ms). Stops slow-loris senders from holding buffers;
+   * the clock stops while the server itself paused reading.
    */
   requestHeaderTimeoutMs: number;
   /** Requests read but not yet answered on one connection (pipelining depth); over it, reading pauses. */
@@ -34,7 +35,7 @@ export interface ServerLimits {
   outboundHighWaterBytes: number;
   /** Fetches parked across the server waiting for fetch.min.bytes; when full, a fetch is answered at once. */
   fetchWaitersMax: number;
-  /** The longest maxWaitMs a Fetch may ask for; larger values are clamped (Kafka's replica.fetch.wait.max.ms is 500, a consumer's fetch.max.wait.ms 500). */
+  /** The longest maxWaitMs a Fetch may ask for; larger values are clamped (a Kafka consumer asks for 500 by default). */
   fetchMaxWaitMsMax: number;
   /** fetch.max.bytes (broker side): the most record bytes one Fetch response carries (beyond one whole batch). */
   fetchMaxBytes: number;
