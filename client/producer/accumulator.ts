@@ -16,9 +16,8 @@
 //
 // HOT PATH (bench/producer.bench.ts): append() allocates nothing per record; bookkeeping is three parallel arrays
 // per batch (owner, index in the owner's send, timestamp) whose pushes amortize.
-import { RecordBatchBuilder, type RecordInput, utf8Length } from "../../core/formats/record-batch.ts";
+import { RECORD_FRAMING_BYTES_MAX, RecordBatchBuilder, type RecordInput, utf8Length } from "../../core/formats/record-batch.ts";
 import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
-import { RECORD_FRAMING_BYTES_MAX } from "../../core/formats/record-batch.ts";
 import { BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { assert } from "../../core/assert.ts";
 import type { RecordMetadata } from "../records.ts";
