@@ -28,7 +28,7 @@ import {
 } from "./options.ts";
 
 /** Rivulet's default port for its native protocol. */
-export const DEFAULT_PORT = 9192;
+export const BROKER_PORT_DEFAULT = 9192;
 /** Most bootstrap addresses a client accepts. */
 export const BOOTSTRAP_BROKERS_MAX = 256;
 /** Most topics the metadata cache holds; the least recently fetched are dropped beyond it. */
@@ -56,7 +56,7 @@ export function parseBrokerAddress(address: string): { host: string; port: numbe
   const match = /^\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/.exec(address.trim());
   if (match === null) return null;
   const host = match[1] as string;
-  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+  const port = match[2] === undefined ? BROKER_PORT_DEFAULT : Number(match[2]);
   if (host === "" || port < 1 || port > 65535) return null;
   return { host, port };
 }
@@ -87,7 +87,7 @@ export const CLIENT_OPTIONS = defineOptions({
   brokers: stringListOption({
     kafka: "bootstrap.servers",
     aliases: ["bootstrapServers"],
-    default: Object.freeze([`127.0.0.1:${DEFAULT_PORT}`]),
+    default: Object.freeze([`127.0.0.1:${BROKER_PORT_DEFAULT}`]),
     minItems: 1,
     maxItems: BOOTSTRAP_BROKERS_MAX,
     item: (item) => (parseBrokerAddress(item) === null ? "is not a host:port address" : null),

@@ -59,7 +59,7 @@ export type {
   TopicConfigs,
   TopicDescription,
 } from "./admin.ts";
-export { CLIENT_OPTIONS, Cluster, DEFAULT_PORT, parseBrokerAddress } from "./cluster.ts";
+export { CLIENT_OPTIONS, Cluster, BROKER_PORT_DEFAULT, parseBrokerAddress } from "./cluster.ts";
 export type { BrokerMetadata, ClientOptions, ClientOptionsInput, ClusterMetadata, PartitionMetadata, RetryOptions, TopicMetadata } from "./cluster.ts";
 export { Connection } from "./connection.ts";
 export type { ConnectionOptions, RequestOptions } from "./connection.ts";
