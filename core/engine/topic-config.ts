@@ -174,7 +174,8 @@ function checkRange(name: string, value: unknown, number: number, def: ConfigDef
  * int/long) and returns its canonical string form, or why it is refused.
  */
 export function parseTopicConfigValue(name: string, value: string | number | boolean): TopicConfigResult<string> {
-  const def = DEFINITIONS[name];
+  // Own properties only: "constructor" or "__proto__" must be unknown names, not Object.prototype's members.
+  const def = Object.hasOwn(DEFINITIONS, name) ? DEFINITIONS[name] : undefined;
   if (def === undefined) return failure("unknown_config", name, `Unknown topic config name: ${name}`);
   const text = typeof value === "string" ? value.trim() : String(value);
   switch (def.type) {

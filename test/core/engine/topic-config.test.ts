@@ -86,6 +86,14 @@ describe("parseTopicConfigValue", () => {
     });
   });
 
+  test("names of Object.prototype members are unknown names, not definitions", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const result = parseTopicConfigValue(name, "1");
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.error).toBe("unknown_config");
+    }
+  });
+
   test("bad values are typed errors with Kafka's wording", () => {
     const cases: [string, string | number | boolean, string][] = [
       ["retention.ms", "abc", "Invalid value abc for configuration retention.ms: Not a number of type LONG"],
