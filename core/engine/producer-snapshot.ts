@@ -37,8 +37,12 @@ import {
   SEQUENCE_MAX,
 } from "./producer-state.ts";
 
-export const SNAPSHOT_MAGIC = 0x52565053; // "RVPS"
+/** First four bytes of every snapshot: "RVPS". */
+export const SNAPSHOT_MAGIC = 0x52565053;
+/** The only layout version written and read. */
 export const SNAPSHOT_VERSION = 1;
+
+// Header field positions, as a chain (the total is pinned by a test).
 
 export const SNAPSHOT_MAGIC_OFFSET = 0;
 export const SNAPSHOT_MAGIC_BYTES = 4;

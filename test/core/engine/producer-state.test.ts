@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { asOffset } from "../../../core/engine/offsets.ts";
 import {
+  PRODUCERS_PER_PARTITION_MAX,
   PRODUCER_BATCHES_RETAINED,
   type ProducerBatchFields,
   type ProducerId,
@@ -188,5 +189,19 @@ describe("expiration", () => {
     expect(decision.kind === "reject" && decision.rejection.error).toBe("UNKNOWN_PRODUCER_ID");
     expect(state.removeExpired(1600)).toBe(1);
     expect(state.size).toBe(0);
+  });
+});
+
+describe("bounds", () => {
+  test("a full producer table drops the producer idle the longest to admit a new one", () => {
+    const state = new ProducerStateManager();
+    for (let id = 0; id < PRODUCERS_PER_PARTITION_MAX; id++) state.update(fields(id, 0, 0), asOffset(id), asOffset(id), 0, 1000 + id);
+    // Producer 0 writes again: producer 1 is now the longest idle.
+    state.update(fields(0, 0, 1), asOffset(PRODUCERS_PER_PARTITION_MAX), asOffset(PRODUCERS_PER_PARTITION_MAX), 0, 10_000_000);
+    state.update(fields(PRODUCERS_PER_PARTITION_MAX, 0, 0), asOffset(PRODUCERS_PER_PARTITION_MAX + 1), asOffset(PRODUCERS_PER_PARTITION_MAX + 1), 0, 10_000_001);
+    expect(state.size).toBe(PRODUCERS_PER_PARTITION_MAX);
+    expect(state.entry(1)).toBeUndefined();
+    expect(state.entry(0)!.batches.length).toBe(2);
+    expect(state.entry(PRODUCERS_PER_PARTITION_MAX)).toBeDefined();
   });
 });
