@@ -278,6 +278,20 @@ export class RecordAccumulator {
     return bytes;
   }
 
+  /** True when `topic` has a batch waiting or in flight. */
+  hasPending(topic: string): boolean {
+    const queues = this.topics.get(topic);
+    if (queues === undefined) return false;
+    for (const queue of queues) if (queue !== undefined && (queue.batches.length > 0 || queue.inFlight > 0)) return true;
+    return false;
+  }
+
+  /** Drops the (empty) queues of `topic`. */
+  forget(topic: string): void {
+    assert(!this.hasPending(topic), "only a topic with nothing pending is forgotten");
+    this.topics.delete(topic);
+  }
+
   /** Makes every batch that exists now ready regardless of linger; returns the newest batch id covered. */
   beginFlush(): number {
     this.flushUpToId = nextBatchId - 1;

@@ -46,6 +46,11 @@ import { type ProducerClusterView, Sender } from "./sender.ts";
 export const PRODUCER_BLOCKED_SENDS_MAX = 65_536;
 /** Most header entries one record may carry (a bound on the scratch header pool). */
 export const RECORD_HEADERS_MAX = 65_536;
+/**
+ * Most topics a producer keeps state for (metadata, partition queues, sticky choice, leader connections); past it,
+ * the least recently loaded topic with nothing pending is forgotten (and loaded again if it is sent to again).
+ */
+export const PRODUCER_TOPICS_MAX = 10_000;
 
 /** One send() call: a topic and its messages. */
 export interface SendRequest {
@@ -152,7 +157,17 @@ export class Producer {
     this.largeRecordBytes = Math.min(this.options.batchSize, this.options.maxRequestSize, this.options.bufferMemory);
     this.cluster = cluster;
     if (cluster.maxInFlightRequests < this.options.maxInFlightRequestsPerConnection) cluster.maxInFlightRequests = this.options.maxInFlightRequestsPerConnection;
-    this.view = new MetadataView(cluster, () => this.schedulePump());
+    this.view = new MetadataView(
+      cluster,
+      () => this.schedulePump(),
+      (topic) => {
+        if (this.accumulator.hasPending(topic) || this.blocked.some((job) => job.topic === topic)) return false;
+        this.accumulator.forget(topic);
+        this.partitioner.forget(topic);
+        this.sender.forget(topic);
+        return true;
+      },
+    );
     this.partitioner = new BuiltInPartitioner(this.options.batchSize, this.options.partitionerIgnoreKeys);
     this.accumulator = new RecordAccumulator(
       {
@@ -603,6 +618,9 @@ class MetadataView implements ProducerClusterView {
     private readonly cluster: Cluster,
     /** Called when a topic's metadata arrived (blocked sends may proceed). */
     private readonly onLoaded: () => void,
+    /** Forgets a topic everywhere if nothing of it is pending; false keeps it. */
+    private readonly forget: (topic: string) => boolean,
+    private readonly topicsMax: number = PRODUCER_TOPICS_MAX,
   ) {}
 
   partitions(topic: string, nowMs: number = Date.now()): TopicPartitions | null {
@@ -646,7 +664,10 @@ class MetadataView implements ProducerClusterView {
         (partitions) => {
           const available: number[] = [];
           for (const partition of partitions) if (partition.leader >= 0 && partition.errorCode === ErrorCode.NONE) available.push(partition.partition);
+          // Re-inserted so the Map's order is load order: eviction takes the least recently loaded first.
+          this.topics.delete(topic);
           this.topics.set(topic, { partitions: { count: partitions.length, available }, fetchedMs: Date.now() });
+          if (this.topics.size > this.topicsMax) this.evict(topic);
           this.errors.delete(topic);
         },
         (error: unknown) => {
@@ -657,6 +678,21 @@ class MetadataView implements ProducerClusterView {
       .finally(() => this.loading.delete(topic));
     this.loading.set(topic, load);
     return load;
+  }
+
+  // Forgets least recently loaded topics with nothing pending until the bound holds (never `keep`).
+  private evict(keep: string): void {
+    for (const topic of this.topics.keys()) {
+      if (this.topics.size <= this.topicsMax) return;
+      if (topic === keep || this.loading.has(topic) || !this.forget(topic)) continue;
+      this.topics.delete(topic);
+      this.errors.delete(topic);
+    }
+  }
+
+  /** Topics with cached metadata now. */
+  get size(): number {
+    return this.topics.size;
   }
 
   leaderConnection(topic: string, partition: number): Promise<Connection> {

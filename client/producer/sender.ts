@@ -104,6 +104,11 @@ export class Sender {
     });
   }
 
+  /** Drops the cached leader connections of `topic`. */
+  forget(topic: string): void {
+    this.leaders.delete(topic);
+  }
+
   /** Stops timers; batches still queued are the producer's to fail. */
   stop(): void {
     this.stopped = true;

@@ -6,7 +6,7 @@ import type { Cluster } from "../../../client/cluster.ts";
 import type { Connection } from "../../../client/connection.ts";
 import { RivuletConnectionError, RivuletError, RivuletTimeoutError } from "../../../client/errors.ts";
 import { RivuletMaybeWrittenError } from "../../../client/producer/errors.ts";
-import { Producer } from "../../../client/producer/producer.ts";
+import { PRODUCER_TOPICS_MAX, Producer } from "../../../client/producer/producer.ts";
 import { ErrorCode } from "../../../core/formats/protocol/errors.ts";
 import type { ProduceRequestInput, ProduceResponse } from "../../../core/formats/protocol/produce.ts";
 import { decodeRecordBatch } from "../../../core/formats/record-batch.ts";
@@ -209,5 +209,19 @@ describe("sender", () => {
     const [result] = await producer.send({ topic: "t", messages: [{ value: "v" }] });
     expect(result!.offset).toBe(-1n);
     expect(broker.requests[0]!.acks).toBe(0);
+  });
+
+  test("state for topics is bounded: past PRODUCER_TOPICS_MAX the least recently loaded idle topics are forgotten", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), { ...FAST_RETRY, acks: 0 });
+    const topics = Array.from({ length: PRODUCER_TOPICS_MAX + 100 }, (_, i) => `topic-${i}`);
+    for (let at = 0; at < topics.length; at += 1000) {
+      await Promise.all(topics.slice(at, at + 1000).map((topic) => producer.send({ topic, messages: [{ value: "v" }] })));
+    }
+    const state = producer as unknown as { view: { size: number } };
+    expect(state.view.size).toBeLessThanOrEqual(PRODUCER_TOPICS_MAX);
+    // A forgotten topic is simply loaded again.
+    expect((await producer.send({ topic: "topic-0", messages: [{ value: "again" }] }))[0]!.offset).toBe(-1n);
+    expect(broker.requests.length).toBe(topics.length + 1);
   });
 });
