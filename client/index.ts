@@ -62,6 +62,8 @@ export type {
 export { CLIENT_OPTIONS, Cluster, BROKER_PORT_DEFAULT, parseBrokerAddress } from "./cluster.ts";
 export type { BrokerMetadata, ClientOptions, ClientOptionsInput, ClusterMetadata, PartitionMetadata, RetryOptions, TopicMetadata } from "./cluster.ts";
 export { Connection } from "./connection.ts";
+/** The wire protocol (message definitions, error table, framing) for tools that speak it through a Connection. */
+export * as protocol from "../core/formats/protocol/index.ts";
 export type { ConnectionOptions, RequestOptions } from "./connection.ts";
 export {
   ErrorCode,
