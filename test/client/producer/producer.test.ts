@@ -122,6 +122,27 @@ describe("send", () => {
     await producer.disconnect();
   });
 
+  test("sendBatch sends to several topics and returns every message's metadata, topic by topic", async () => {
+    const first = topicName("batch-a");
+    const second = topicName("batch-b");
+    await createTopic(broker.port, first, 1);
+    await createTopic(broker.port, second, 2);
+    const producer = newProducer(broker.address);
+    const sent = await producer.sendBatch({
+      topicMessages: [
+        { topic: first, messages: [{ value: "a1" }, { value: "a2" }] },
+        { topic: second, messages: [{ value: "b1", partition: 1 }] },
+      ],
+      acks: 1,
+    });
+    expect(sent.map((result) => [result.topic, result.partition, result.offset])).toEqual([
+      [first, 0, 0n],
+      [first, 0, 1n],
+      [second, 1, 0n],
+    ]);
+    await producer.disconnect();
+  });
+
   test("a topic name the broker refuses fails at once with its error, not after max.block.ms", async () => {
     const producer = newProducer(broker.address, { "max.block.ms": 30_000 });
     const error = await within(producer.send({ topic: "bad/name", messages: [{ value: "x" }] }).catch((caught: unknown) => caught), WAIT_MS, "refused");
