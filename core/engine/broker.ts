@@ -568,6 +568,8 @@ export class Broker {
     this.closed = (async () => {
       await this.adminQueue;
       await this.maintenanceQueue;
+      // A block reservation in progress finishes before the lock goes (it writes into the data dir).
+      await this.producerIds.settled();
       try {
         for (const { log } of this.onlineLogs()) await log.close();
       } finally {

@@ -73,6 +73,11 @@ export class ProducerIdManager {
     return ok(new ProducerIdManager(dataDir, decoded.value));
   }
 
+  /** Resolves once every allocation asked for so far has finished (the broker waits for it on close). */
+  settled(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
   /** The next producer id; reserves a new block durably first when the current one is used up. */
   allocate(): Promise<ProducerId> {
     const run = this.queue.then(async () => {
