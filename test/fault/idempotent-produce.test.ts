@@ -2,7 +2,8 @@
 // proxy, which drops responses after the broker handled the request, cuts connections and delays requests at
 // (seeded) random; the broker is also SIGKILLed with requests in flight and restarted on the same data dir. A
 // minimal idempotent producer over the raw protocol (one producer id, three partitions, up to 5 batches in flight
-// per partition, acks=all) resends every unanswered batch with the same sequence on a new connection, in order.
+// per partition, 1 to 3 batches per request, acks=all) resends every unanswered batch with the same sequence on a
+// new connection, in order.
 //
 // At the end, read directly from the broker: each partition holds every sent record exactly once, in send order,
 // and every acknowledged batch sits at the offset its acknowledgement named (a duplicate's answer is the original
@@ -74,6 +75,7 @@ describe("idempotent produce through faults", () => {
 
       // Build every batch up front: a resend is the same bytes with the same sequence.
       const unacked: PendingBatch[][] = [];
+      const recordsSent: number[] = [];
       for (let partition = 0; partition < PARTITIONS; partition++) {
         const list: PendingBatch[] = [];
         let sequence = 0;
@@ -84,6 +86,7 @@ describe("idempotent produce through faults", () => {
           sequence += count;
         }
         unacked.push(list);
+        recordsSent.push(sequence);
       }
       const acknowledged = new Map<string, number>(); // "<partition>:<firstSequence>" -> base offset
       const totalBatches = PARTITIONS * BATCHES_PER_PARTITION;
@@ -97,18 +100,23 @@ describe("idempotent produce through faults", () => {
         expect(connections).toBeLessThan(2000);
         const client = await RawClient.connect(proxy.port);
         // Per connection: the first batches of each partition, in order, at most 5 per partition in flight.
-        const inFlight: { correlationId: number; batch: PendingBatch }[] = [];
+        const inFlight: { correlationId: number; batches: PendingBatch[] }[] = [];
         const sent = new Array<number>(PARTITIONS).fill(0);
         const fill = () => {
           for (let partition = 0; partition < PARTITIONS; partition++) {
             const list = unacked[partition]!;
             while (sent[partition]! < Math.min(list.length, IN_FLIGHT_PER_PARTITION_MAX)) {
-              const batch = list[sent[partition]!]!;
               if (client.isClosed) return;
-              if (sentOnce.has(batch)) resends++;
-              sentOnce.add(batch);
-              inFlight.push({ correlationId: client.send(ProduceApi, produceRequest(TOPIC, partition, batch.bytes, -1)), batch });
-              sent[partition]!++;
+              // 1 to 3 consecutive batches in one request, as the SDK sends them (checked all or nothing).
+              const room = Math.min(list.length, IN_FLIGHT_PER_PARTITION_MAX) - sent[partition]!;
+              const group = list.slice(sent[partition]!, sent[partition]! + Math.min(room, 1 + Math.floor(rng() * 3)));
+              for (const batch of group) {
+                if (sentOnce.has(batch)) resends++;
+                sentOnce.add(batch);
+              }
+              const records = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((batch) => batch.bytes));
+              inFlight.push({ correlationId: client.send(ProduceApi, produceRequest(TOPIC, partition, records, -1)), batches: group });
+              sent[partition]! += group.length;
             }
           }
         };
@@ -123,15 +131,21 @@ describe("idempotent produce through faults", () => {
             throw error;
           }
           const answer = response.topics[0]!.partitions[0]!;
-          const { partition, firstSequence } = request.batch;
           expect(answer.errorCode).toBe(ErrorCode.NONE);
+          const partition = request.batches[0]!.partition;
           const list = unacked[partition]!;
-          // Answers come in order: this is the partition's oldest unacknowledged batch.
-          expect(list[0]).toBe(request.batch);
-          list.shift();
-          sent[partition]!--;
-          acknowledged.set(`${partition}:${firstSequence}`, answer.baseOffset);
-          if (killAt.delete(acknowledged.size)) {
+          // Answers come in order: these are the partition's oldest unacknowledged batches; they sit back to back
+          // from the answer's base offset (whether written now or answered as duplicates of earlier writes).
+          let offset = answer.baseOffset;
+          for (const batch of request.batches) {
+            expect(list[0]).toBe(batch);
+            list.shift();
+            acknowledged.set(`${partition}:${batch.firstSequence}`, offset);
+            offset += batch.count;
+          }
+          sent[partition]! -= request.batches.length;
+          if ([...killAt].some((at) => acknowledged.size >= at)) {
+            for (const at of [...killAt]) if (acknowledged.size >= at) killAt.delete(at);
             // SIGKILL with requests in flight, then a restart on the same data dir (on a new port).
             await broker.stop("SIGKILL");
             broker = await startBroker();
@@ -151,7 +165,7 @@ describe("idempotent produce through faults", () => {
       for (let partition = 0; partition < PARTITIONS; partition++) {
         const log = await fetchAll(reader, TOPIC, partition);
         const values = log.records.map((record) => decoder.decode(record.value!));
-        const total = values.length;
+        const total = recordsSent[partition]!;
         expect(values).toEqual(Array.from({ length: total }, (_, i) => `${partition}:${i}`));
         const offsetOf = new Map(log.records.map((record) => [decoder.decode(record.value!), record.offset]));
         for (const [key, offset] of acknowledged) if (key.startsWith(`${partition}:`)) expect(offsetOf.get(key)).toBe(offset);
