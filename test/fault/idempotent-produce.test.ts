@@ -22,10 +22,10 @@ import { FaultProxy } from "./proxy.ts";
 const SEED = 606;
 const TOPIC = "idem";
 const PARTITIONS = 3;
-const BATCHES_PER_PARTITION = 150;
+const BATCHES_PER_PARTITION = 1000;
 const RECORDS_PER_BATCH_MAX = 4;
 const IN_FLIGHT_PER_PARTITION_MAX = 5;
-const KILLS = 3;
+const KILLS = 5;
 const RESPONSE_WAIT_MS = 10_000;
 // Small segments: rolls (and their producer snapshots) happen throughout, so restarts replay from a snapshot.
 const SEGMENT_BYTES = 8 * 1024;
