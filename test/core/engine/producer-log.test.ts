@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { Broker } from "../../../core/engine/broker.ts";
 import { crc32c } from "../../../core/formats/crc32c.ts";
-import { ATTRIBUTES_OFFSET, ATTRIBUTE_CONTROL_BIT, ATTRIBUTE_TRANSACTIONAL_BIT, CRC_OFFSET } from "../../../core/formats/record-batch-header.ts";
+import { ATTRIBUTES_OFFSET, ATTRIBUTE_CONTROL_BIT, ATTRIBUTE_TRANSACTIONAL_BIT, CRC_OFFSET, RECORDS_COUNT_OFFSET } from "../../../core/formats/record-batch-header.ts";
 import { FakeClock } from "../../../core/engine/clock.ts";
 import { type PartitionLog, ProducerRejectedError } from "../../../core/engine/partition-log.ts";
 import { listSnapshotOffsets, snapshotFileName } from "../../../core/engine/producer-snapshot.ts";
@@ -213,6 +213,44 @@ describe("state across restarts", () => {
     log = await openLog(dir, config, clock);
     expect(log.append(idempotentBatch({ producerId: 15, sequence: 6 })).duplicate).toBe(true);
     await log.close();
+  });
+});
+
+describe("compaction", () => {
+  test("a producer's batch emptied by the cleaner still restores its state when the log is replayed", async () => {
+    const dataDir = temp();
+    const clock = new FakeClock(1_000_000);
+    const options = { dataDir, clock, retentionCheckIntervalMs: 0, cleanerIntervalMs: 0, flushCheckIntervalMs: 0, producerIdExpirationCheckIntervalMs: 0 };
+    let broker = await Broker.open(options);
+    await broker.createTopic("c", { configs: { "cleanup.policy": "compact", "segment.bytes": 300 } });
+    let log = broker.partition("c", 0);
+    if (!log.ok) throw new Error(log.message);
+    // Producer 21's only batch (key k0) is superseded by producer 22's later records with the same key.
+    const only = idempotentBatch({ producerId: 21, sequence: 0 });
+    const original = log.value.append(only.slice()).baseOffset;
+    for (let i = 0; i < 8; i++) log.value.append(idempotentBatch({ producerId: 22, sequence: i }));
+    const summary = await broker.runCleaner({ ignoreDirtyRatio: true });
+    expect(summary.partitionsCleaned).toBe(1);
+    expect(summary.recordsRemoved).toBeGreaterThan(0);
+    // The cleaner kept producer 21's last batch as an empty batch (header only, same offsets and sequences).
+    const kept = readAll(log.value).find((batch) => batch.baseOffset === original);
+    expect(kept !== undefined && new DataView(kept.bytes.buffer, kept.bytes.byteOffset).getInt32(RECORDS_COUNT_OFFSET)).toBe(0);
+    await broker.close();
+    // No snapshot at all: the state comes from replaying the cleaned log alone.
+    const partitionDir = join(dataDir, "c-0");
+    for (const offset of listSnapshotOffsets(partitionDir)) fs.rmSync(join(partitionDir, snapshotFileName(offset)));
+    broker = await Broker.open(options);
+    try {
+      log = broker.partition("c", 0);
+      if (!log.ok) throw new Error(log.message);
+      expect(log.value.producerStateLoad.snapshotOffset).toBeNull();
+      const again = log.value.append(only.slice());
+      expect(again.duplicate).toBe(true);
+      expect(again.baseOffset).toBe(original);
+      expect(log.value.append(idempotentBatch({ producerId: 21, sequence: 1 })).duplicate).toBe(false);
+    } finally {
+      await broker.close();
+    }
   });
 });
 
