@@ -12,6 +12,11 @@
 // holding the recovery point, truncates a torn tail, and refuses to open (typed error) when an invalid batch has
 // valid batches after it.
 //
+// Idempotence (docs/idempotence.md): every batch with a producer id is checked against the producer state
+// (producer-state.ts) in the same synchronous block as its write; the state is snapshotted at every roll and on
+// close (`<offset>.snapshot`, producer-snapshot.ts) and, at open, restored from the newest good snapshot plus a
+// replay of the batch headers after it.
+//
 // Memory per partition: the active segment's two indexes (bounded by 2 x segment.index.bytes, typically
 // segment.bytes / index.interval.bytes x 20 bytes), plus the indexes of at most INDEX_CACHE_SEGMENTS_MAX inactive
 // segments, plus a 61-byte header scratch; recovery and the resync scan add one chunk of RECOVERY_CHUNK_BYTES
