@@ -20,7 +20,8 @@
 // Memory per partition: the active segment's two indexes (bounded by 2 x segment.index.bytes, typically
 // segment.bytes / index.interval.bytes x 20 bytes), plus the indexes of at most INDEX_CACHE_SEGMENTS_MAX inactive
 // segments, plus a 61-byte header scratch; recovery and the resync scan add one chunk of RECOVERY_CHUNK_BYTES
-// (or one batch, <= BATCH_BYTES_MAX) while they run. Reads never load a segment.
+// (or one batch, <= BATCH_BYTES_MAX) while they run; plus the producer state (bounded in producer-state.ts). Reads
+// never load a segment.
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { assert } from "../assert.ts";
