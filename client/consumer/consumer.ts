@@ -89,6 +89,9 @@ export class Consumer implements AsyncIterable<Message> {
   #subscriptionCheckedAt = 0;
   #subscriptionRefresh: Promise<void> | null = null;
   #state: State = "idle";
+  // Each reader (an iteration or a run) has a session; stop() ends the current one, so a reader that asks for
+  // its next batch after stop() gets none instead of starting the fetcher again.
+  #session = 0;
   #done: Promise<void> = Promise.resolve();
   #disconnected = false;
 
@@ -184,12 +187,12 @@ export class Consumer implements AsyncIterable<Message> {
 
   /** Messages one at a time (what `for await (const message of consumer)` uses). */
   async *messages(): AsyncGenerator<Message, void, undefined> {
-    this.#begin("reading");
+    const session = this.#begin("reading");
     let batch: MessageBatch | null = null;
     let index = 0;
     try {
       for (;;) {
-        batch = await this.#nextBatch();
+        batch = await this.#nextBatch(session);
         if (batch === null) return;
         for (index = 0; index < batch.messages.length; index++) yield batch.messages[index] as Message;
         batch = null;
@@ -203,10 +206,10 @@ export class Consumer implements AsyncIterable<Message> {
 
   /** Messages a partition's batch at a time (at most max.poll.records each); ends after stop() or disconnect(). */
   async *batches(): AsyncGenerator<MessageBatch, void, undefined> {
-    this.#begin("reading");
+    const session = this.#begin("reading");
     try {
       for (;;) {
-        const batch = await this.#nextBatch();
+        const batch = await this.#nextBatch(session);
         if (batch === null) return;
         yield batch;
       }
@@ -224,8 +227,8 @@ export class Consumer implements AsyncIterable<Message> {
     this.#checkOpen();
     const { eachMessage, eachBatch } = handlers;
     if ((eachMessage === undefined) === (eachBatch === undefined)) throw new RivuletConfigError("run() takes exactly one of eachMessage and eachBatch", null);
-    this.#begin("running");
-    this.#done = this.#runLoop(handlers).finally(() => this.#end());
+    const session = this.#begin("running");
+    this.#done = this.#runLoop(handlers, session).finally(() => this.#end());
     // The outcome is read through done(); an unobserved failure must not crash the process as unhandled.
     this.#done.catch(() => undefined);
   }
@@ -237,6 +240,7 @@ export class Consumer implements AsyncIterable<Message> {
 
   /** Ends run() and iteration (they finish the message or batch in hand); positions and assignment are kept. */
   async stop(): Promise<void> {
+    this.#session += 1;
     this.#fetcher.stop();
     await this.#done.catch(() => undefined);
   }
@@ -249,9 +253,9 @@ export class Consumer implements AsyncIterable<Message> {
     await this.#cluster.close();
   }
 
-  async #runLoop(handlers: RunOptions): Promise<void> {
+  async #runLoop(handlers: RunOptions, session: number): Promise<void> {
     for (;;) {
-      const batch = await this.#nextBatch();
+      const batch = await this.#nextBatch(session);
       if (batch === null) return;
       const { topic, partition } = batch;
       let pauseAfter = false;
@@ -286,8 +290,8 @@ export class Consumer implements AsyncIterable<Message> {
   }
 
   // The next batch from the fetcher, starting it when needed, and looking for new partitions of a subscription.
-  async #nextBatch(): Promise<MessageBatch | null> {
-    if (this.#disconnected) return null;
+  async #nextBatch(session: number): Promise<MessageBatch | null> {
+    if (this.#disconnected || session !== this.#session) return null;
     this.#maybeRefreshSubscription();
     this.#fetcher.start();
     return this.#fetcher.next(this.#options.maxPollRecords);
@@ -326,12 +330,14 @@ export class Consumer implements AsyncIterable<Message> {
     return reset === "none" ? null : reset;
   }
 
-  #begin(state: Exclude<State, "idle">): void {
+  #begin(state: Exclude<State, "idle">): number {
     this.#checkOpen();
     if (this.#state !== "idle") {
       throw new RivuletConfigError(`the consumer is already ${this.#state === "running" ? "running run()" : "being iterated"}; one reader at a time`, null);
     }
     this.#state = state;
+    this.#session += 1;
+    return this.#session;
   }
 
   #end(): void {

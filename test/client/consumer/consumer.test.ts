@@ -256,6 +256,24 @@ describe("Consumer", () => {
     await c.disconnect();
   });
 
+  test("stop() called from a handler ends the run (the loop does not start fetching again)", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 1);
+    await appendBatch(producer, topic, 0, makeRecords(0, 5));
+    const c = consumer();
+    c.assign([{ topic, partition: 0, offset: 0 }]);
+    let stopped: Promise<void> | null = null;
+    await c.run({
+      eachMessage: ({ message }) => {
+        if (message.offset === 4n) stopped = c.stop();
+      },
+    });
+    await within(c.done(), WAIT_MS, "run end");
+    await within(stopped!, WAIT_MS, "stop");
+    expect(c.position(topic, 0)).toBe(5n);
+    await c.disconnect();
+  });
+
   test("options: Kafka and camelCase names, unknown and bad values refused", () => {
     const cluster = testCluster(broker.address);
     const c = new Consumer(cluster, { "fetch.min.bytes": 10, fetchMaxWaitMs: 100, "check.crcs": false });
