@@ -15,6 +15,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { type BrokerOptions, FLUSH_CHECK_INTERVAL_MS_DEFAULT, RETENTION_CHECK_INTERVAL_MS_DEFAULT } from "../core/engine/broker.ts";
 import { CLEANER_BACKOFF_MS } from "../core/engine/log-cleaner.ts";
+import { PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT, PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/engine/producer-state.ts";
 import { BROKER_CONFIG_NAMES, LONG_NEVER, topicDefaultsFromBrokerConfigs } from "../core/engine/topic-config.ts";
 import { FRAME_BYTES_MAX, HANDSHAKE_FRAME_BYTES_MAX } from "../core/formats/protocol/frame.ts";
 import { BATCH_BYTES_MAX } from "../core/limits.ts";
@@ -92,6 +93,10 @@ export interface BrokerConfig {
   cleanerBackoffMs: number;
   /** log.flush.scheduler.interval.ms. */
   flushSchedulerIntervalMs: number;
+  /** producer.id.expiration.ms: how long an idle idempotent producer's state is kept. */
+  producerIdExpirationMs: number;
+  /** producer.id.expiration.check.interval.ms: how often expired producer state is removed. */
+  producerIdExpirationCheckIntervalMs: number;
   /** rivulet.sendfile.enable: fetches send file ranges with sendfile(2) instead of read+write. */
   sendfileEnable: boolean;
   /** The topic defaults by Kafka's broker names (log.retention.ms, ...), as given, for Broker.open. */
@@ -186,6 +191,20 @@ const DEFINITIONS: Record<string, Definition> = {
     defaultValue: FLUSH_CHECK_INTERVAL_MS_DEFAULT,
     min: 0,
     doc: "How often logs are checked for flush.ms / flush.messages (0: never; Kafka's default is never).",
+  },
+  "producer.id.expiration.ms": {
+    kind: "long",
+    field: "producerIdExpirationMs",
+    defaultValue: PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+    min: 1,
+    doc: "How long the state of an idempotent producer that sends nothing is kept (duplicates of its batches are recognised until then).",
+  },
+  "producer.id.expiration.check.interval.ms": {
+    kind: "long",
+    field: "producerIdExpirationCheckIntervalMs",
+    defaultValue: PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT,
+    min: 0,
+    doc: "How often expired producer state is removed (0: never).",
   },
   "rivulet.sendfile.enable": {
     kind: "boolean",
@@ -384,5 +403,7 @@ export function brokerOptionsFromConfig(config: BrokerConfig): BrokerOptions {
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     cleanerIntervalMs: config.cleanerBackoffMs,
     flushCheckIntervalMs: config.flushSchedulerIntervalMs,
+    producerIdExpirationMs: config.producerIdExpirationMs,
+    producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
   };
 }

@@ -119,6 +119,7 @@ describe("resolveBrokerConfig", () => {
       set("message.max.bytes", "2000000"),
       set("log.retention.check.interval.ms", "1000"),
       set("log.cleaner.backoff.ms", "0"),
+      set("producer.id.expiration.ms", "60000"),
     ]);
     expect(config.messageMaxBytes).toBe(2000000);
     expect(config.topicDefaults).toEqual({
@@ -134,6 +135,8 @@ describe("resolveBrokerConfig", () => {
       retentionCheckIntervalMs: 1000,
       cleanerIntervalMs: 0,
       flushCheckIntervalMs: 1000,
+      producerIdExpirationMs: 60000,
+      producerIdExpirationCheckIntervalMs: 600000,
     });
   });
 

@@ -32,7 +32,7 @@ beforeAll(async () => {
         { key: "t", value: null, timestamp: 1_700_000_000_011 },
       ],
     }),
-    encodeRecordBatch({ transactional: true, producerId: 42n, producerEpoch: 3, baseSequence: 7, records: [{ value: "tx", timestamp: 1_700_000_000_020 }] }),
+    encodeRecordBatch({ transactional: true, producerId: 42n, producerEpoch: 3, baseSequence: 0, records: [{ value: "tx", timestamp: 1_700_000_000_020 }] }),
     encodeRecordBatch({ transactional: true, control: true, producerId: 42n, producerEpoch: 3, records: [controlRecord(CONTROL_TYPE_COMMIT, 5, 1_700_000_000_030)] }),
   ];
   for (const batch of batches) batchPositions.push(log.value.append(batch).position);
@@ -67,7 +67,7 @@ describe("dump-log", () => {
     expect(batchLines[1]).toContain(`baseOffset: 3 lastOffset: 4 count: 2`);
     expect(batchLines[1]).toContain(`position: ${batchPositions[1]} `);
     expect(batchLines[1]).toContain("compresscodec: lz4");
-    expect(batchLines[2]).toContain("baseOffset: 5 lastOffset: 5 count: 1 baseSequence: 7 lastSequence: 7 producerId: 42 producerEpoch: 3");
+    expect(batchLines[2]).toContain("baseOffset: 5 lastOffset: 5 count: 1 baseSequence: 0 lastSequence: 0 producerId: 42 producerEpoch: 3");
     expect(batchLines[2]).toContain("isTransactional: true isControl: false");
     expect(batchLines[3]).toContain("isTransactional: true isControl: true");
     expect(lines.some((line) => line.startsWith("|"))).toBe(false);
@@ -83,7 +83,7 @@ describe("dump-log", () => {
       "| offset: 2 CreateTime: 1700000000002 keySize: 2 valueSize: 7 sequence: -1 headerKeys: [] key: k2 payload: hello 2",
       "| offset: 3 CreateTime: 1700000000010 keySize: -1 valueSize: 3 sequence: -1 headerKeys: [trace] key: null payload: 0xff0080 headers: [trace=abc]",
       "| offset: 4 CreateTime: 1700000000011 keySize: 1 valueSize: -1 sequence: -1 headerKeys: [] key: t payload: null",
-      "| offset: 5 CreateTime: 1700000000020 keySize: -1 valueSize: 2 sequence: 7 headerKeys: [] key: null payload: tx",
+      "| offset: 5 CreateTime: 1700000000020 keySize: -1 valueSize: 2 sequence: 0 headerKeys: [] key: null payload: tx",
       "| offset: 6 CreateTime: 1700000000030 keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: COMMIT coordinatorEpoch: 5",
     ]);
   });
