@@ -72,6 +72,13 @@ export class ProducerBatch {
   maybeWritten = false;
   /** A request carrying this batch is in flight. */
   inFlight = false;
+  /**
+   * Idempotence: the producer id, epoch and first sequence stamped into `bytes` (client/producer/idempotence.ts),
+   * or -1 while unstamped. Set when the batch is first sent; a retry keeps them.
+   */
+  producerId = -1;
+  producerEpoch = -1;
+  baseSequence = -1;
   /** Delivered or failed: nothing more happens to it. */
   completed = false;
   private donePromise: Promise<void> | null = null;
@@ -150,11 +157,15 @@ function callSafely(callback: DeliveryCallback, error: Error | null, metadata: R
 /** The batches of one partition, oldest first. */
 export class PartitionQueue {
   readonly batches: ProducerBatch[] = [];
-  /**
-   * Requests in flight for this partition: at most one (client/producer/sender.ts explains why). Idempotence
-   * (issue 6) may raise the bound to 5, with sequence numbers keeping the broker from appending out of order.
-   */
+  /** Requests in flight for this partition: at most one (client/producer/sender.ts explains why). */
   inFlight = 0;
+  /**
+   * Idempotence: the producer id and epoch this partition's sequences belong to (-1 before the first stamp), and
+   * the sequence the next new batch gets.
+   */
+  producerId = -1;
+  producerEpoch = -1;
+  nextSequence = 0;
 
   constructor(
     readonly topic: string,
@@ -359,14 +370,15 @@ export class RecordAccumulator {
 
   /**
    * Finishes and returns the batches of `queue` to send in one request, head first, up to `maxBytes` (always at
-   * least the head), all with the head's acks. Open batches are closed for appends: once sent, a batch never changes.
+   * least the head), at most `maxBatches`, all with the head's acks. Open batches are closed for appends: once
+   * sent, a batch's records never change.
    */
-  drain(queue: PartitionQueue, maxBytes: number, nowMs: number): ProducerBatch[] {
+  drain(queue: PartitionQueue, maxBytes: number, nowMs: number, maxBatches: number = Infinity): ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     let bytes = 0;
     const acks = queue.batches[0]?.acks;
     for (const batch of queue.batches) {
-      if (batch.acks !== acks) break;
+      if (batch.acks !== acks || drained.length >= maxBatches) break;
       // The open batch at the tail goes only when it is ready by itself (the head is ready by the caller's check).
       if (drained.length > 0 && !batch.full && batch.bytes === null && !this.lingerDone(batch, nowMs)) break;
       if (batch.bytes === null) this.finish(batch);

@@ -2,6 +2,11 @@
 // once by client/options.ts. Relations between options that Kafka checks at construction are checked here too
 // (delivery.timeout.ms >= linger.ms + request.timeout.ms), and a codec this runtime lacks is refused up front with
 // a message that says why, never discovered when the first batch closes.
+//
+// Idempotence follows Kafka 3.x's ProducerConfig rules (postProcessAndValidateIdempotenceConfigs): it needs
+// acks=all, retries > 0 and max.in.flight.requests.per.connection <= 5. When the caller set enable.idempotence
+// explicitly, a contradiction is a RivuletConfigError; when idempotence is only on by default, a contradicting
+// option turns it off silently (the caller asked for acks=1, say, and gets what they asked for).
 import { CODEC_NAMES, codecId, isCodecSupported } from "../../core/formats/codecs.ts";
 import { BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { RivuletConfigError } from "../errors.ts";
@@ -29,6 +34,8 @@ export const DELIVERY_TIMEOUT_MS_DEFAULT = 120000;
 export const REQUEST_TIMEOUT_MS_DEFAULT = 30000;
 /** Kafka's max.request.size default: bytes of record batches in one Produce request (and the largest record). */
 export const MAX_REQUEST_SIZE_BYTES_DEFAULT = 1048576;
+/** Kafka's MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE: the most in flight an idempotent producer allows. */
+export const MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT_MAX = 5;
 /** Most requests in flight per connection we accept as a setting (the connection's own bound is the real one). */
 export const MAX_IN_FLIGHT_REQUESTS_MAX = 1024;
 
@@ -122,6 +129,11 @@ export const PRODUCER_OPTIONS = defineOptions({
     max: BATCH_BYTES_MAX,
     description: "Largest Produce request (sum of its batches) and so the largest record the producer accepts.",
   }),
+  enableIdempotence: booleanOption({
+    kafka: "enable.idempotence",
+    default: true,
+    description: "Producer id and per-partition sequence numbers, so retries never write a record twice or out of order (needs acks=all, retries > 0, at most 5 in flight).",
+  }),
   partitionerIgnoreKeys: booleanOption({
     kafka: "partitioner.ignore.keys",
     default: false,
@@ -157,5 +169,32 @@ export function resolveProducerOptions(input: unknown): ProducerOptions {
       "retry.backoff.max.ms",
     );
   }
-  return Object.freeze({ ...options, acks: options.acks as -1 | 0 | 1, codec });
+  const enableIdempotence = resolveIdempotence(options, idempotenceSetExplicitly(input));
+  return Object.freeze({ ...options, acks: options.acks as -1 | 0 | 1, codec, enableIdempotence });
+}
+
+// True when the caller spelled enable.idempotence in any accepted way (Kafka: originals().containsKey(...)).
+function idempotenceSetExplicitly(input: unknown): boolean {
+  if (input === null || typeof input !== "object") return false;
+  const spellings = ["enableIdempotence", "enable.idempotence"];
+  return spellings.some((spelling) => Object.prototype.hasOwnProperty.call(input, spelling) && (input as Record<string, unknown>)[spelling] !== undefined);
+}
+
+// Kafka 3.x: a contradiction with an explicit enable.idempotence=true is an error; with the default it turns
+// idempotence off. Each rule names the option to change.
+function resolveIdempotence(options: ResolvedOptions<typeof PRODUCER_OPTIONS>, explicit: boolean): boolean {
+  if (!options.enableIdempotence) return false;
+  const contradictions: [string, string][] = [];
+  if (options.acks !== -1) contradictions.push(["acks", `must be all (-1) to use the idempotent producer, got ${options.acks}: otherwise idempotence cannot be guaranteed`]);
+  if (options.retries === 0) contradictions.push(["retries", "must be non-zero to use the idempotent producer"]);
+  if (options.maxInFlightRequestsPerConnection > MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT_MAX) {
+    contradictions.push([
+      "max.in.flight.requests.per.connection",
+      `must be at most ${MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT_MAX} to use the idempotent producer, got ${options.maxInFlightRequestsPerConnection}`,
+    ]);
+  }
+  const first = contradictions[0];
+  if (first === undefined) return true;
+  if (!explicit) return false;
+  throw new RivuletConfigError(`option "${first[0]}" in producer options ${first[1]} (enable.idempotence is set to true; set it to false to allow this)`, first[0]);
 }

@@ -14,6 +14,11 @@
 // makes its send wait in one FIFO queue of blocked sends (so later sends never overtake it), for at most
 // max.block.ms, then fail with RivuletBufferTimeoutError. While anything is blocked, new sends queue behind it.
 //
+// Idempotence (enable.idempotence, on by default): the producer gets a producer id and epoch from the broker
+// (InitProducerId, at connect() or before the first batch is sent) and the sender stamps every batch with them and
+// its partition's sequence (client/producer/sender.ts, client/producer/idempotence.ts), so retries never write a
+// record twice or out of order. It needs acks=all: a send asking for other acks is refused while it is on.
+//
 // Results. send() resolves with one RecordMetadata per message, in the order of `messages` (offset -1n under
 // acks=0, where the broker says nothing); it rejects with the first failure of any of its messages (others may
 // still be delivered: the error says whether the failed write is definite). produce() reports each record to its
@@ -25,7 +30,7 @@ import type { RecordHeaderInput, RecordInput } from "../../core/formats/record-b
 import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
 import { ErrorCode, RivuletError } from "../../core/formats/protocol/errors.ts";
 import type { Cluster } from "../cluster.ts";
-import { RivuletClosedError, RivuletConfigError } from "../errors.ts";
+import { RivuletClosedError, RivuletConfigError, protocolError } from "../errors.ts";
 import type { MessageInput, RecordHeadersInput, RecordMetadata } from "../records.ts";
 import {
   APPEND_NO_MEMORY,
@@ -41,6 +46,8 @@ import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "./errors
 import { BuiltInPartitioner, type TopicPartitions } from "./partitioner.ts";
 import { type ProducerOptions, resolveProducerOptions } from "./producer-options.ts";
 import { type ProducerClusterView, Sender } from "./sender.ts";
+import { INIT_PRODUCER_ID_TRANSACTION_TIMEOUT_MS, type ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.ts";
+import { InitProducerIdApi } from "../../core/formats/protocol/init-producer-id.ts";
 
 /** Most sends (or produce calls) that may wait for buffer space or metadata at once; more fail at once. */
 export const PRODUCER_BLOCKED_SENDS_MAX = 65_536;
@@ -138,6 +145,7 @@ export class Producer {
   private readonly accumulator: RecordAccumulator;
   private readonly sender: Sender;
   private readonly partitioner: BuiltInPartitioner;
+  private readonly identity: ProducerIdentity | null;
   private readonly blocked: BlockedSend[] = [];
   private pumpScheduled = false;
   private closing = false;
@@ -179,6 +187,7 @@ export class Producer {
       },
       () => this.schedulePump(),
     );
+    this.identity = this.options.enableIdempotence ? new ProducerIdentity(() => this.view.initProducerId(), () => this.sender.wakeup(), this.options.retryBackoffMs) : null;
     this.sender = new Sender(
       this.accumulator,
       this.view,
@@ -192,6 +201,7 @@ export class Producer {
         deliveryTimeoutMs: this.options.deliveryTimeoutMs,
       },
       (error, records) => this.orphanFailed(error, records),
+      this.identity,
     );
   }
 
@@ -199,7 +209,16 @@ export class Producer {
   async connect(): Promise<void> {
     if (this.closing) throw new RivuletClosedError("producer");
     await this.cluster.connect();
+    if (this.identity !== null) {
+      await this.identity.ensure();
+      if (this.identity.value === null && this.identity.lastError !== null) throw this.identity.lastError;
+    }
     this.connected = true;
+  }
+
+  /** The producer id and epoch batches are stamped with now (idempotence on), or null (off, or not known yet). */
+  get producerIdAndEpoch(): ProducerIdAndEpoch | null {
+    return this.identity?.value ?? null;
   }
 
   /** True between connect() and disconnect(). */
@@ -212,9 +231,12 @@ export class Producer {
     return this.accumulator.bufferedBytes;
   }
 
-  /** Counters since creation: Produce requests, batch attempts, and batch retries scheduled after failures. */
-  get stats(): { readonly requests: number; readonly batches: number; readonly retries: number } {
-    return { ...this.sender.stats };
+  /**
+   * Counters since creation: Produce requests, batch attempts, batch retries scheduled after failures, requests
+   * stamped again after a sequence refusal, and epoch bumps (idempotence).
+   */
+  get stats(): { readonly requests: number; readonly batches: number; readonly retries: number; readonly sequenceResets: number; readonly epochBumps: number } {
+    return { ...this.sender.stats, epochBumps: this.identity?.bumps ?? 0 };
   }
 
   /**
@@ -232,6 +254,9 @@ export class Producer {
     }
     const acks = request.acks === undefined ? this.options.acks : resolveAcks(request.acks);
     if (acks === null) return Promise.reject(new RivuletConfigError(`send(): acks must be all, -1, 0 or 1, got ${String(request.acks)}`, "acks"));
+    if (acks !== -1 && this.identity !== null) {
+      return Promise.reject(new RivuletConfigError(`send(): acks ${acks} with the idempotent producer; it needs acks=all (make the producer with enable.idempotence false to use other acks)`, "acks"));
+    }
     const group = new SendGroup(request.messages.length);
     if (request.messages.length > 0) this.take(request.topic, request.messages, group, null, acks);
     return group.promise;
@@ -704,6 +729,20 @@ class MetadataView implements ProducerClusterView {
   invalidate(topic: string): void {
     this.cluster.invalidate(topic);
     void this.loadTopic(topic).catch(() => undefined);
+  }
+
+  initProducerId(): Promise<ProducerIdAndEpoch> {
+    return this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection();
+      const answer = await connection.request(InitProducerIdApi, {
+        transactionalId: null,
+        transactionTimeoutMs: INIT_PRODUCER_ID_TRANSACTION_TIMEOUT_MS,
+        producerId: -1,
+        producerEpoch: -1,
+      });
+      if (answer.errorCode !== ErrorCode.NONE) throw protocolError(answer.errorCode, "InitProducerId");
+      return { producerId: answer.producerId, epoch: answer.producerEpoch };
+    });
   }
 
   /** Stops retry timers. */

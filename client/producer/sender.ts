@@ -11,10 +11,22 @@
 // batches, in order, before anything newer of that partition; throughput on one partition comes from batching
 // while the previous request flies, parallelism from other partitions sharing the connection's in-flight slots.
 //
-// Idempotence seam (issue 6): InitProducerId gives producerId/epoch; when the sender drains a batch it will patch
-// producerId, epoch and the partition's next baseSequence into the finished header (recomputing the CRC) in
-// `assignProducerState`, and PartitionQueue.inFlight may then go up to 5 with the broker rejecting gaps
-// (OUT_OF_ORDER_SEQUENCE_NUMBER) instead of the one-in-flight rule. Until then batches carry -1 in those fields.
+// Idempotence (on by default; client/producer/idempotence.ts). Each batch is stamped with the producer id, epoch
+// and its partition's next sequence when it is first sent, and a retry resends the same bytes. The one-request rule
+// above stays, with one more bound: a request carries at most IDEMPOTENT_BATCHES_IN_FLIGHT_MAX (5) batches of a
+// partition, because the broker recognises a resend only among a producer's last 5 batches there. A request is
+// either a retry, carrying exactly the stamped batches still unresolved at the head of the partition (the batches
+// of the request that failed; the broker took all of them or none, so they share one fate), or new batches only;
+// so an answer's base offset and the batches' record counts give every batch its offset, whether the broker wrote
+// them now or answered a resend of batches it had written before (duplicates keep their original offsets).
+//
+// Sequences start over (the producer bumps its epoch, KIP-360) whenever a stamped batch fails for good, and when the
+// broker says it lost the partition's sequence state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER, which with
+// one request in flight per partition no earlier failure can explain, INVALID_PRODUCER_EPOCH). Those refusals are
+// definite for the request: if no earlier attempt of its batches may have been written, they are stamped again
+// under the new epoch from sequence 0 and resent; if one may have been, resending could write them twice, so they
+// fail as indeterminate (RivuletMaybeWrittenError). Whenever a stamped batch fails, the other stamped batches of
+// its partition (the rest of its request) fail with it, so nothing after a failed batch is written ahead of it.
 //
 // Errors. A partition error the table marks retriable is retried after retry.backoff.ms, doubling up to
 // retry.backoff.max.ms (with Kafka's 20% jitter), while attempts <= retries and the batch is within
@@ -27,6 +39,7 @@ import type { Connection } from "../connection.ts";
 import { protocolError } from "../errors.ts";
 import { type PartitionQueue, type ProducerBatch, type RecordAccumulator } from "./accumulator.ts";
 import { RivuletDeliveryTimeoutError, RivuletMaybeWrittenError } from "./errors.ts";
+import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, type ProducerIdAndEpoch, type ProducerIdentity, incrementSequence, stampBatch } from "./idempotence.ts";
 import type { TopicPartitions } from "./partitioner.ts";
 
 /** Kafka's retry backoff jitter: each wait is scaled by a random factor in [1 - JITTER, 1 + JITTER]. */
@@ -42,6 +55,8 @@ export interface ProducerClusterView {
   leaderConnection(topic: string, partition: number): Promise<Connection>;
   /** Marks a topic's metadata stale (leadership or topic errors, lost connections). */
   invalidate(topic: string): void;
+  /** Asks a broker for a new producer id and epoch (InitProducerId without a transactional id). */
+  initProducerId(): Promise<ProducerIdAndEpoch>;
 }
 
 /** Sender settings, resolved from the producer options. */
@@ -66,6 +81,9 @@ const METADATA_ERRORS = new Set<number>([
   ErrorCode.REQUEST_TIMED_OUT,
 ]);
 
+// Refusals meaning the broker's sequence state for this producer and partition is not what the producer assumed.
+const SEQUENCE_ERRORS = new Set<number>([ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.INVALID_PRODUCER_EPOCH]);
+
 interface InFlightPartition {
   queue: PartitionQueue;
   batches: ProducerBatch[];
@@ -82,8 +100,11 @@ export class Sender {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAtMs = Infinity;
   private stopped = false;
-  /** Counters for tests and metrics: Produce requests sent, batches sent (each attempt), retries scheduled. */
-  readonly stats = { requests: 0, batches: 0, retries: 0 };
+  /**
+   * Counters for tests and metrics: Produce requests sent, batches sent (each attempt), retries scheduled, and
+   * requests whose batches were stamped again after the broker refused their sequences.
+   */
+  readonly stats = { requests: 0, batches: 0, retries: 0, sequenceResets: 0 };
 
   constructor(
     private readonly accumulator: RecordAccumulator,
@@ -91,6 +112,8 @@ export class Sender {
     private readonly options: SenderOptions,
     /** Failures of records nobody waits for (produce() without a callback). */
     private readonly orphanFailure: (error: Error, records: number) => void,
+    /** The producer id and epoch when idempotence is on, else null (batches then carry -1). */
+    private readonly identity: ProducerIdentity | null = null,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -112,6 +135,7 @@ export class Sender {
   /** Stops timers; batches still queued are the producer's to fail. */
   stop(): void {
     this.stopped = true;
+    this.identity?.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.timerAtMs = Infinity;
@@ -131,14 +155,18 @@ export class Sender {
     if (this.stopped) return;
     const nowMs = Date.now();
     for (const batch of this.accumulator.expiredBatches(nowMs)) {
-      const error = new RivuletDeliveryTimeoutError(
-        `${batch.recordCount} record(s) for ${batch.topic}/${batch.partition} expired: ${nowMs - batch.createdMs} ms passed since the batch was created (delivery.timeout.ms ${this.options.deliveryTimeoutMs})`,
-        this.options.deliveryTimeoutMs,
-        batch.maybeWritten,
-      );
-      batch.fail(error, this.orphanFailure);
-      this.accumulator.remove(batch);
+      if (batch.completed) continue;
+      const expired = (expiring: ProducerBatch): Error =>
+        new RivuletDeliveryTimeoutError(
+          `${expiring.recordCount} record(s) for ${expiring.topic}/${expiring.partition} expired: ${nowMs - batch.createdMs} ms passed since ${expiring === batch ? "the batch" : "an earlier batch of the same request"} was created (delivery.timeout.ms ${this.options.deliveryTimeoutMs})`,
+          this.options.deliveryTimeoutMs,
+          expiring.maybeWritten,
+        );
+      if (batch.baseSequence >= 0) this.failStampedSet(this.accumulator.queue(batch.topic, batch.partition), expired);
+      else this.failed(batch, expired(batch));
     }
+    // Idempotence: a producer id is needed before new batches can be stamped (retries carry theirs).
+    if (this.identity !== null && this.identity.value === null) void this.identity.ensure();
     const byConnection = new Map<Connection, PartitionQueue[]>();
     for (const queue of this.accumulator.readyQueues(nowMs)) {
       const connection = this.leaderFor(queue.topic, queue.partition);
@@ -208,7 +236,11 @@ export class Sender {
         let bytes = 0;
         while (next < sameAcks.length) {
           const queue = sameAcks[next]!;
-          const batches = this.accumulator.drain(queue, this.options.maxRequestSizeBytes - bytes, nowMs);
+          const batches = this.takeBatches(queue, this.options.maxRequestSizeBytes - bytes, nowMs);
+          if (batches === null) {
+            next++;
+            continue;
+          }
           let size = 0;
           for (const batch of batches) size += batch.bytes!.length;
           if (request.length > 0 && bytes + size > this.options.maxRequestSizeBytes) break;
@@ -216,9 +248,43 @@ export class Sender {
           bytes += size;
           next++;
         }
-        this.send(connection, acks, request);
+        if (request.length > 0) this.send(connection, acks, request);
       }
     }
+  }
+
+  // The batches of `queue` for its next request: every queued batch that fits without idempotence; with it, the
+  // stamped batches of a request to retry, exactly, or up to IDEMPOTENT_BATCHES_IN_FLIGHT_MAX new batches, stamped
+  // now. Null when new batches must wait for a producer id.
+  private takeBatches(queue: PartitionQueue, maxBytes: number, nowMs: number): ProducerBatch[] | null {
+    if (this.identity === null) return this.accumulator.drain(queue, maxBytes, nowMs);
+    const head = queue.batches[0]!;
+    if (head.baseSequence >= 0) {
+      // Stamped batches are always at the head, and are exactly what one earlier request carried (or was built to).
+      const retry: ProducerBatch[] = [];
+      for (const batch of queue.batches) {
+        if (batch.baseSequence < 0) break;
+        retry.push(batch);
+      }
+      return retry;
+    }
+    const identity = this.identity.value;
+    if (identity === null) return null;
+    if (queue.producerId !== identity.producerId || queue.producerEpoch !== identity.epoch) {
+      // Nothing of this partition is stamped and unresolved: it moves to the current id and epoch, from sequence 0.
+      queue.producerId = identity.producerId;
+      queue.producerEpoch = identity.epoch;
+      queue.nextSequence = 0;
+    }
+    const batches = this.accumulator.drain(queue, maxBytes, nowMs, IDEMPOTENT_BATCHES_IN_FLIGHT_MAX);
+    for (const batch of batches) {
+      stampBatch(batch.bytes!, identity.producerId, identity.epoch, queue.nextSequence);
+      batch.producerId = identity.producerId;
+      batch.producerEpoch = identity.epoch;
+      batch.baseSequence = queue.nextSequence;
+      queue.nextSequence = incrementSequence(queue.nextSequence, batch.recordCount);
+    }
+    return batches;
   }
 
   private send(connection: Connection, acks: -1 | 0 | 1, partitions: InFlightPartition[]): void {
@@ -297,8 +363,59 @@ export class Sender {
         }
         continue;
       }
-      this.settleFailure(batches, protocolError(answer.errorCode, `${queue.topic}/${queue.partition}`, answer.errorMessage));
+      const error = protocolError(answer.errorCode, `${queue.topic}/${queue.partition}`, answer.errorMessage);
+      if (batches[0]!.baseSequence >= 0 && SEQUENCE_ERRORS.has(answer.errorCode)) this.sequenceRefused(queue, batches, error);
+      else this.settleFailure(batches, error);
     }
+  }
+
+  // The broker refused a stamped request for its sequence state (definite: nothing of it was written now).
+  private sequenceRefused(queue: PartitionQueue, batches: ProducerBatch[], error: RivuletError): void {
+    for (const batch of batches) batch.inFlight = false;
+    this.resetSequences(queue);
+    const head = batches[0]!;
+    if (batches.some((batch) => batch.maybeWritten)) {
+      // An earlier attempt may have been written, and the broker no longer knows it: a resend could write it twice.
+      this.failStampedSet(queue, () => new RivuletMaybeWrittenError(error));
+      return;
+    }
+    if (head.attempts > this.options.retries) {
+      this.failStampedSet(queue, () => error);
+      return;
+    }
+    // Never written: stamped again under the new epoch from sequence 0 when next drained.
+    const retryAtMs = Date.now() + this.backoffMs(head.attempts);
+    for (const batch of batches) {
+      batch.producerId = -1;
+      batch.producerEpoch = -1;
+      batch.baseSequence = -1;
+      batch.retryAtMs = retryAtMs;
+    }
+    this.stats.retries += batches.length;
+    this.stats.sequenceResets++;
+  }
+
+  // Sequences of `queue` start over: a new epoch, unless another partition already moved the producer past the
+  // epoch this partition's sequences belong to (then this partition moves to the current one at its next batch).
+  private resetSequences(queue: PartitionQueue): void {
+    const identity = this.identity;
+    if (identity === null) return;
+    const current = identity.value;
+    if (current !== null && current.producerId === queue.producerId && current.epoch === queue.producerEpoch) identity.bump();
+    // Forces the move at the next stamp even when the id and epoch are unchanged (no id known yet).
+    queue.producerEpoch = -1;
+  }
+
+  // Fails every stamped, unresolved batch of `queue` (one request's batches: they share one fate), then starts
+  // the partition's sequences over.
+  private failStampedSet(queue: PartitionQueue, errorFor: (batch: ProducerBatch) => Error): void {
+    for (const batch of [...queue.batches]) {
+      if (batch.baseSequence < 0) break;
+      if (batch.inFlight || batch.completed) continue;
+      batch.fail(errorFor(batch), this.orphanFailure);
+      this.accumulator.remove(batch);
+    }
+    this.resetSequences(queue);
   }
 
   private delivered(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
@@ -331,9 +448,25 @@ export class Sender {
       this.forgetLeader(head.topic, head.partition);
       this.cluster.invalidate(head.topic);
     }
+    const stamped = head.baseSequence >= 0;
     if (error.retriable && head.attempts <= this.options.retries) {
       const backoffMs = this.backoffMs(head.attempts);
       const retryable = batches.filter((batch) => nowMs + backoffMs < batch.createdMs + this.options.deliveryTimeoutMs);
+      if (stamped && retryable.length < batches.length) {
+        // One batch of a stamped request runs out of time: the request's batches fail together (see the top).
+        const queue = this.accumulator.queue(head.topic, head.partition);
+        this.failStampedSet(queue, (batch) =>
+          retryable.includes(batch)
+            ? finalError(batch, error)
+            : new RivuletDeliveryTimeoutError(
+                `${batch.recordCount} record(s) for ${batch.topic}/${batch.partition} expired after ${batch.attempts} attempt(s) (delivery.timeout.ms ${this.options.deliveryTimeoutMs}); last error: ${error.message}`,
+                this.options.deliveryTimeoutMs,
+                batch.maybeWritten,
+                error,
+              ),
+        );
+        return;
+      }
       for (const batch of retryable) batch.retryAtMs = nowMs + backoffMs;
       this.stats.retries += retryable.length;
       for (const batch of batches) {
@@ -348,7 +481,11 @@ export class Sender {
       }
       return;
     }
-    for (const batch of batches) this.failed(batch, batch.maybeWritten && error.definite ? new RivuletMaybeWrittenError(error) : error);
+    if (stamped) {
+      this.failStampedSet(this.accumulator.queue(head.topic, head.partition), (batch) => finalError(batch, error));
+      return;
+    }
+    for (const batch of batches) this.failed(batch, finalError(batch, error));
   }
 
   // A partition whose leader could not be reached: its queued batches wait out a backoff (they were never sent).
@@ -357,7 +494,8 @@ export class Sender {
     const backoffMs = this.backoffMs(Math.max(1, head.attempts));
     for (const batch of batches) batch.retryAtMs = Date.now() + backoffMs;
     if (error instanceof RivuletError && !error.retriable) {
-      for (const batch of [...batches]) if (!batch.inFlight && !batch.completed) this.failed(batch, batch.maybeWritten && error.definite ? new RivuletMaybeWrittenError(error) : error);
+      if (head.baseSequence >= 0) this.failStampedSet(this.accumulator.queue(head.topic, head.partition), (batch) => finalError(batch, error));
+      for (const batch of [...batches]) if (!batch.inFlight && !batch.completed) this.failed(batch, finalError(batch, error));
     }
   }
 
@@ -378,4 +516,9 @@ export class Sender {
     const jitter = 1 - RETRY_BACKOFF_JITTER + this.random() * 2 * RETRY_BACKOFF_JITTER;
     return Math.max(0, Math.round(Math.min(retryBackoffMaxMs, exponential * jitter)));
   }
+}
+
+// A batch's final error: indeterminate when an earlier attempt may have been written, whatever the last code says.
+function finalError(batch: ProducerBatch, error: RivuletError): RivuletError {
+  return batch.maybeWritten && error.definite ? new RivuletMaybeWrittenError(error) : error;
 }

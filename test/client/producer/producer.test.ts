@@ -69,8 +69,19 @@ describe("send", () => {
     expect(find(1)).toMatchObject({ timestamp: 1_700_000_000_000 });
     expect(find(2)).toMatchObject({ key: null, value: null });
     expect(find(3)).toMatchObject({ value: "keyless", headers: [{ key: "dup", value: "a" }, { key: "dup", value: "b" }] });
-    // Idempotence is not on yet: the batches carry no producer id and no sequence.
-    expect(find(0)).toMatchObject({ producerId: -1, baseSequence: -1 });
+    // Idempotence is on by default: every batch carries the producer's id; sequences count records per partition.
+    const producerId = producer.producerIdAndEpoch?.producerId ?? -1;
+    expect(producerId).toBeGreaterThanOrEqual(0);
+    for (const partitionRecords of records) {
+      let expected = 0;
+      for (const record of partitionRecords) {
+        expect(record.producerId).toBe(producerId);
+        if (record.offset === record.batchBaseOffset) {
+          expect(record.baseSequence).toBe(expected);
+          expected += record.batchRecords;
+        }
+      }
+    }
   });
 
   test("an empty send resolves with nothing; malformed messages are refused before anything is taken", async () => {
@@ -133,7 +144,7 @@ describe("send", () => {
         { topic: first, messages: [{ value: "a1" }, { value: "a2" }] },
         { topic: second, messages: [{ value: "b1", partition: 1 }] },
       ],
-      acks: 1,
+      acks: "all",
     });
     expect(sent.map((result) => [result.topic, result.partition, result.offset])).toEqual([
       [first, 0, 0n],
@@ -277,7 +288,8 @@ describe("acks", () => {
   test("per-send acks split batches but keep the partition's order", async () => {
     const topic = topicName("mixacks");
     await createTopic(broker.port, topic, 1);
-    const producer = newProducer(broker.address, { "linger.ms": 20 });
+    // Per-send acks other than all need idempotence off (it requires acks=all).
+    const producer = newProducer(broker.address, { "linger.ms": 20, "enable.idempotence": false });
     const sends = [
       producer.send({ topic, messages: [{ value: "1" }], acks: 1 }),
       producer.send({ topic, messages: [{ value: "2" }], acks: "all" }),

@@ -13,10 +13,20 @@ import { decodeRecordBatch } from "../../../core/formats/record-batch.ts";
 import { LENGTH_OFFSET, LOG_OVERHEAD_BYTES } from "../../../core/formats/record-batch-header.ts";
 import { within } from "../helpers.ts";
 
+/** The producer fields of one batch as sent. */
+interface BatchStamp {
+  producerId: number;
+  epoch: number;
+  baseSequence: number;
+  records: number;
+}
+
 interface SentRequest {
   acks: number;
   /** Values per partition, in the order they are in the request. */
   partitions: Map<number, string[]>;
+  /** Producer fields of each batch per partition, in order (checked against their CRC). */
+  stamps: Map<number, BatchStamp[]>;
   respond(errors?: Record<number, number>): void;
   fail(error: Error): void;
 }
@@ -38,10 +48,28 @@ function valuesOf(records: Uint8Array | readonly Uint8Array[]): string[] {
   return values;
 }
 
+function stampsOf(records: Uint8Array | readonly Uint8Array[]): BatchStamp[] {
+  const stamps: BatchStamp[] = [];
+  for (const chunk of records instanceof Uint8Array ? [records] : records) {
+    let position = 0;
+    while (position < chunk.length) {
+      const size = LOG_OVERHEAD_BYTES + new DataView(chunk.buffer, chunk.byteOffset + position).getInt32(LENGTH_OFFSET);
+      const batch = decodeRecordBatch(chunk.subarray(position, position + size));
+      if (!batch.ok) throw new Error(batch.error);
+      stamps.push({ producerId: Number(batch.value.producerId), epoch: batch.value.producerEpoch, baseSequence: batch.value.baseSequence, records: batch.value.recordsCount });
+      position += size;
+    }
+  }
+  return stamps;
+}
+
 // A broker that records every Produce request and answers only when told; offsets count per partition.
 class ScriptedBroker {
   readonly requests: SentRequest[] = [];
   readonly log = new Map<number, string[]>();
+  /** The producer id InitProducerId hands out, and how often it was asked. */
+  producerId = 4000;
+  initRequests = 0;
   private waiters: (() => void)[] = [];
   readonly connection: Connection;
 
@@ -50,13 +78,24 @@ class ScriptedBroker {
     this.connection = {
       broker: "scripted:1",
       isClosed: false,
-      request(_api: unknown, body: ProduceRequestInput, options?: { expectResponse?: boolean }) {
+      request(api: { name: string }, body: ProduceRequestInput, options?: { expectResponse?: boolean }) {
+        if (api.name === "InitProducerId") {
+          broker.initRequests++;
+          return Promise.resolve({ throttleTimeMs: 0, errorCode: 0, producerId: broker.producerId, producerEpoch: 0 });
+        }
         return new Promise((resolve, reject) => {
           const partitions = new Map<number, string[]>();
-          for (const topic of body.topics) for (const partition of topic.partitions) partitions.set(partition.index, valuesOf(partition.records as Uint8Array | Uint8Array[]));
+          const stamps = new Map<number, BatchStamp[]>();
+          for (const topic of body.topics) {
+            for (const partition of topic.partitions) {
+              partitions.set(partition.index, valuesOf(partition.records as Uint8Array | Uint8Array[]));
+              stamps.set(partition.index, stampsOf(partition.records as Uint8Array | Uint8Array[]));
+            }
+          }
           const request: SentRequest = {
             acks: body.acks,
             partitions,
+            stamps,
             respond(errors = {}) {
               const response: ProduceResponse = {
                 throttleTimeMs: 0,
@@ -108,10 +147,17 @@ function fakeCluster(broker: ScriptedBroker, partitions: number): Cluster {
     async connectionFor() {
       return broker.connection;
     },
+    async anyConnection() {
+      return broker.connection;
+    },
+    retry<T>(operation: (attempt: number) => Promise<T>): Promise<T> {
+      return operation(0);
+    },
   } as unknown as Cluster;
 }
 
-const FAST_RETRY = { "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "linger.ms": 0 };
+// The sender's rules without idempotence (the idempotent rules are tested below, and in sender-idempotence.test.ts).
+const FAST_RETRY = { "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "linger.ms": 0, "enable.idempotence": false };
 
 describe("sender", () => {
   test("a partition never has two requests in flight; what queues meanwhile goes next, in order", async () => {
@@ -223,5 +269,132 @@ describe("sender", () => {
     // A forgotten topic is simply loaded again.
     expect((await producer.send({ topic: "topic-0", messages: [{ value: "again" }] }))[0]!.offset).toBe(-1n);
     expect(broker.requests.length).toBe(topics.length + 1);
+  });
+});
+
+// Idempotence on (the default): stamps, sequences, the 5-batch bound, retries of the same bytes, and what the
+// producer does when the broker refuses a request's sequences.
+const IDEMPOTENT = { "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "linger.ms": 0 };
+
+describe("sender with idempotence", () => {
+  test("batches carry the producer id, epoch 0 and per-partition sequences; a request carries at most 5 batches of a partition", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 2), { ...IDEMPOTENT, "batch.size": 100 });
+    const values = ["a", "b", "c", "d", "e", "f", "g"].map((value) => value.repeat(60));
+    const sends = values.map((value) => producer.send({ topic: "t", messages: [{ value, partition: 0 }] }));
+    const other = producer.send({ topic: "t", messages: [{ value: "p1-a", partition: 1 }, { value: "p1-b", partition: 1 }] });
+    await broker.requestsSent(1);
+    expect(broker.initRequests).toBe(1);
+    const first = broker.requests[0]!;
+    expect(first.partitions.get(0)).toEqual(values.slice(0, 5));
+    expect(first.stamps.get(0)).toEqual([0, 1, 2, 3, 4].map((baseSequence) => ({ producerId: 4000, epoch: 0, baseSequence, records: 1 })));
+    // Another partition has its own sequences, from 0.
+    expect(first.stamps.get(1)).toEqual([{ producerId: 4000, epoch: 0, baseSequence: 0, records: 2 }]);
+    first.respond();
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.stamps.get(0)!.map((stamp) => stamp.baseSequence)).toEqual([5, 6]);
+    broker.requests[1]!.respond();
+    expect((await Promise.all(sends)).map((result) => result[0]!.offset)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n]);
+    expect((await other).map((result) => result.offset)).toEqual([0n, 1n]);
+    expect(producer.producerIdAndEpoch).toEqual({ producerId: 4000, epoch: 0 });
+  });
+
+  test("a lost answer is retried with exactly the same batches and sequences; newer batches wait for it", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), IDEMPOTENT);
+    const first = producer.send({ topic: "t", messages: [{ value: "1" }, { value: "2" }] });
+    await broker.requestsSent(1);
+    const second = producer.send({ topic: "t", messages: [{ value: "3" }] });
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.partitions.get(0)).toEqual(["1", "2"]);
+    expect(broker.requests[1]!.stamps.get(0)).toEqual(broker.requests[0]!.stamps.get(0)!);
+    broker.requests[1]!.respond({ 0: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+    await broker.requestsSent(3);
+    expect(broker.requests[2]!.partitions.get(0)).toEqual(["1", "2"]);
+    broker.requests[2]!.respond();
+    expect((await first).map((result) => result.offset)).toEqual([0n, 1n]);
+    await broker.requestsSent(4);
+    expect(broker.requests[3]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 0, baseSequence: 2, records: 1 }]);
+    broker.requests[3]!.respond();
+    expect((await second)[0]!.offset).toBe(2n);
+    expect(broker.log.get(0)).toEqual(["1", "2", "3"]);
+  });
+
+  test("UNKNOWN_PRODUCER_ID for a request never written: the epoch is bumped and the batches are resent from sequence 0", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 2), IDEMPOTENT);
+    const firstSend = producer.send({ topic: "t", messages: [{ value: "v", partition: 0 }] });
+    await broker.requestsSent(1);
+    broker.requests[0]!.respond();
+    expect((await firstSend)[0]!.offset).toBe(0n);
+    const pending = producer.send({ topic: "t", messages: [{ value: "w", partition: 0 }] });
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 0, baseSequence: 1, records: 1 }]);
+    broker.requests[1]!.respond({ 0: ErrorCode.UNKNOWN_PRODUCER_ID });
+    await broker.requestsSent(3);
+    expect(broker.requests[2]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
+    broker.requests[2]!.respond();
+    expect((await pending)[0]!.offset).toBe(1n);
+    expect(broker.log.get(0)).toEqual(["v", "w"]);
+    expect(producer.stats).toMatchObject({ sequenceResets: 1, epochBumps: 1 });
+    expect(producer.producerIdAndEpoch).toEqual({ producerId: 4000, epoch: 1 });
+    // Every partition's sequences start over under the new epoch.
+    const elsewhere = producer.send({ topic: "t", messages: [{ value: "x", partition: 1 }] });
+    await broker.requestsSent(4);
+    expect(broker.requests[3]!.stamps.get(1)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
+    broker.requests[3]!.respond();
+    await elsewhere;
+  });
+
+  test("OUT_OF_ORDER_SEQUENCE_NUMBER after an attempt that may have been written fails as indeterminate, never resent", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), IDEMPOTENT);
+    const send = producer.send({ topic: "t", messages: [{ value: "v" }] });
+    await broker.requestsSent(1);
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    await broker.requestsSent(2);
+    broker.requests[1]!.respond({ 0: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    const error = (await send.catch((caught: unknown) => caught)) as RivuletError;
+    expect(error).toBeInstanceOf(RivuletMaybeWrittenError);
+    expect(error.code).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(error.definite).toBe(false);
+    expect(broker.requests.length).toBe(2);
+    // The partition starts over under a new epoch.
+    const next = producer.send({ topic: "t", messages: [{ value: "w" }] });
+    await broker.requestsSent(3);
+    expect(broker.requests[2]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
+    broker.requests[2]!.respond();
+    await next;
+  });
+
+  test("a stamped request failing for good fails all its batches and the partition's sequences start over", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), { ...IDEMPOTENT, "batch.size": 100, "linger.ms": 50 });
+    const sends = ["a", "b"].map((value) => producer.send({ topic: "t", messages: [{ value: value.repeat(60) }] }));
+    const flushed = producer.flush();
+    await broker.requestsSent(1);
+    expect(broker.requests[0]!.stamps.get(0)!.map((stamp) => stamp.baseSequence)).toEqual([0, 1]);
+    broker.requests[0]!.respond({ 0: ErrorCode.INVALID_RECORD });
+    for (const send of sends) {
+      const error = (await send.catch((caught: unknown) => caught)) as RivuletError;
+      expect(error.code).toBe(ErrorCode.INVALID_RECORD);
+      expect(error.definite).toBe(true);
+    }
+    await flushed;
+    const next = producer.send({ topic: "t", messages: [{ value: "c" }] });
+    const flushedAgain = producer.flush();
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
+    broker.requests[1]!.respond();
+    expect((await next)[0]!.offset).toBe(0n);
+    await flushedAgain;
+  });
+
+  test("a send asking for acks other than all is refused while idempotence is on", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), IDEMPOTENT);
+    await expect(producer.send({ topic: "t", messages: [{ value: "v" }], acks: 1 })).rejects.toThrow(/idempotent/);
+    expect(broker.requests.length).toBe(0);
   });
 });
