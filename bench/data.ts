@@ -4,17 +4,9 @@
 //
 // Run standalone to write a sample to stdout: `bun bench/data.ts <bytes> [seed]`.
 
-/** A deterministic 32-bit PRNG (mulberry32): returns a function yielding floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../test/helpers/seeded-random.ts";
+
+export { seededRandom };
 
 const CITIES = [
   { name: "berlin", lat: 52.52, lon: 13.405 },

@@ -10,6 +10,7 @@ import { PartitionLog } from "../../core/engine/partition-log.ts";
 import { resolveLogConfig } from "../../core/engine/log-config.ts";
 import { readAll } from "../core/engine/log-helpers.ts";
 import { APPEND_CHILD_CONFIG, expectedBatch } from "./fixtures/append-child-batches.ts";
+import { seededRandom as random } from "../helpers/seeded-random.ts";
 
 const CHILD = join(import.meta.dir, "fixtures", "append-child.ts");
 const CYCLES = 12;
@@ -18,17 +19,6 @@ const root = fs.mkdtempSync(join(tmpdir(), "rivulet-crash-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 // Seeded PRNG so a failing schedule reproduces.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface CycleOutcome {
   lines: string[];
   maxDurable: number;

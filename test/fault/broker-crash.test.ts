@@ -15,6 +15,7 @@ import { encodeRecordBatch } from "../../core/formats/record-batch.ts";
 import { RawClient } from "../e2e/raw-client.ts";
 import { type BrokerProcess, sourceCommand, startBrokerProcess, started } from "./fixtures/broker-process.ts";
 import { createTopic, fetchAll, produceRequest } from "./fixtures/broker-traffic.ts";
+import { seededRandom as random } from "../helpers/seeded-random.ts";
 
 const CYCLES = 20;
 const SEED = 4242;
@@ -30,17 +31,6 @@ const root = fs.mkdtempSync(join(tmpdir(), "rivulet-broker-crash-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 // Seeded PRNG (mulberry32) so a failing schedule reproduces.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

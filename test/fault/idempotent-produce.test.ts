@@ -18,6 +18,7 @@ import { RawClient } from "../e2e/raw-client.ts";
 import { type BrokerProcess, sourceCommand, startBrokerProcess, started } from "./fixtures/broker-process.ts";
 import { createTopic, fetchAll, produceRequest } from "./fixtures/broker-traffic.ts";
 import { FaultProxy } from "./proxy.ts";
+import { seededRandom as random } from "../helpers/seeded-random.ts";
 
 const SEED = 606;
 const TOPIC = "idem";
@@ -32,17 +33,6 @@ const SEGMENT_BYTES = 8 * 1024;
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-idem-fault-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PendingBatch {
   partition: number;

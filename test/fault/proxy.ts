@@ -18,6 +18,7 @@
 // the listener, cuts every connection and clears every timer it set.
 import type { Socket, TCPSocketListener } from "bun";
 import { FRAME_LENGTH_BYTES, FrameReader, SOCKET_REQUEST_MAX_BYTES_DEFAULT, writeFrameLength } from "../../core/formats/protocol/frame.ts";
+import { seededRandom as random } from "../helpers/seeded-random.ts";
 
 /** Default bound on bytes queued for one socket before its connection is cut. */
 export const PROXY_BUFFER_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
@@ -71,17 +72,6 @@ export interface ProxyStats {
 }
 
 // Seeded PRNG (mulberry32): small, fast, reproducible.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function frameOf(body: Uint8Array): Uint8Array {
   const frame = new Uint8Array(FRAME_LENGTH_BYTES + body.byteLength);
   writeFrameLength(frame, 0, body.byteLength);

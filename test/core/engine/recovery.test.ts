@@ -8,6 +8,7 @@ import { PartitionLog } from "../../../core/engine/partition-log.ts";
 import { resolveLogConfig } from "../../../core/engine/log-config.ts";
 import { buildBatch } from "./batch-builder.ts";
 import { makeTemp, openLog, payload, readAll } from "./log-helpers.ts";
+import { seededRandom as random } from "../../helpers/seeded-random.ts";
 
 const roots: string[] = [];
 function temp(): string {
@@ -20,17 +21,6 @@ afterEach(() => {
 });
 
 // Small deterministic PRNG (mulberry32).
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Written {
   base: number;
   last: number;

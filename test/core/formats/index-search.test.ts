@@ -16,19 +16,9 @@ import {
   writeOffsetIndexEntry,
   writeTimeIndexEntry,
 } from "../../../core/formats/index-search.ts";
+import { seededRandom as random } from "../../helpers/seeded-random.ts";
 
 // Deterministic PRNG (mulberry32) so a failure names a reproducible seed.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Naive oracle: the last slot whose key <= target, by linear scan.
 function lastAtOrBelow(keys: readonly (number | bigint)[], target: number | bigint): number {
   let slot = -1;

@@ -6,22 +6,12 @@ import { decodeResponseBody, decodeResponseEnvelope, encodeRequest, encodeReques
 import { FRAME_LENGTH_BYTES, FrameReader, concatFrameParts } from "../../../../core/formats/protocol/frame.ts";
 import { APIS, decodeRequest } from "../../../../core/formats/protocol/messages.ts";
 import { SAMPLES } from "./samples.ts";
+import { seededRandom as generator } from "../../../helpers/seeded-random.ts";
 
 const CASES = 100_000;
 const SEED = Number(process.env.RIVULET_FUZZ_SEED ?? 0x5eed);
 
 // mulberry32: small, fast, and good enough to drive mutations.
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Samples with their records cut to a few bytes, so each case mutates a small frame.
 function shrink(value: unknown): unknown {
   if (value instanceof Uint8Array) return value.subarray(0, Math.min(value.byteLength, 24));
