@@ -16,8 +16,11 @@ import type { RecordBatchHeader } from "../../core/formats/record-batch-header.t
 import { CODEC_NONE, decompressRecords } from "../../core/formats/codecs.ts";
 import { type RecordBatchError, type RecordHeader, RecordCursor, openRecordCursor, scanRecordsTs } from "../../core/formats/record-batch.ts";
 import { type Result, err, ok } from "../../core/formats/result.ts";
+import { VarintCursor, readVarint } from "../../core/formats/varint.ts";
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { type ConsumedMessage, text } from "../records.ts";
+
+const textDecoder = new TextDecoder();
 
 /** Headers of a record that has none: one frozen empty list shared by every such message (no allocation). */
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]) as readonly RecordHeader[];
@@ -185,14 +188,48 @@ export class PartitionRecords {
     const from = this.position;
     const topic = this.topic;
     const partition = this.partition;
+    const varints = new VarintCursor(cursor.records);
     while (cursor.next()) {
       const offset = cursor.offset;
       if (offset < from) continue;
-      pending.push(
-        new Message(topic, partition, BigInt(offset), cursor.timestamp, cursor.key(), cursor.value(), cursor.headersCount === 0 ? NO_HEADERS : cursor.headers()),
-      );
+      const headers = cursor.headersCount === 0 ? NO_HEADERS : readHeaders(cursor.records, varints, cursor.headersStart, cursor.headersCount);
+      pending.push(new Message(topic, partition, BigInt(offset), cursor.timestamp, cursor.key(), cursor.value(), headers));
     }
   }
+}
+
+// HOT PATH (bench/consumer.bench.ts): RecordCursor.headers() with short ASCII keys decoded without TextDecoder
+// (a call into the decoder costs more than the few characters of a typical header key). The record walk already
+// checked every length, so the varints here are known to be well-formed and in bounds.
+function readHeaders(records: Uint8Array, varints: VarintCursor, start: number, count: number): RecordHeader[] {
+  const headers: RecordHeader[] = [];
+  varints.position = start;
+  varints.end = records.length;
+  for (let h = 0; h < count; h++) {
+    const keyLength = readVarint(varints);
+    const key = utf8(records, varints.position, keyLength);
+    varints.position += keyLength;
+    const valueLength = readVarint(varints);
+    const value = valueLength < 0 ? null : records.subarray(varints.position, varints.position + valueLength);
+    if (valueLength > 0) varints.position += valueLength;
+    headers.push({ key, value });
+  }
+  return headers;
+}
+
+const SHORT_TEXT_BYTES_MAX = 32;
+
+function utf8(bytes: Uint8Array, start: number, length: number): string {
+  if (length <= SHORT_TEXT_BYTES_MAX) {
+    let text = "";
+    for (let i = start; i < start + length; i++) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80) return textDecoder.decode(bytes.subarray(start, start + length));
+      text += String.fromCharCode(byte);
+    }
+    return text;
+  }
+  return textDecoder.decode(bytes.subarray(start, start + length));
 }
 
 // check.crcs=false: the same checks as the validator except the CRC (frame, counts, safe numbers, decompression
