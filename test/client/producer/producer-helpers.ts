@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { Connection } from "../../../client/connection.ts";
 import { Broker } from "../../../core/engine/broker.ts";
 import { type BrokerServer, startBrokerServer } from "../../../server/broker-server.ts";
-import { Cluster } from "../../../client/cluster.ts";
+import { Cluster, resolveClientOptions } from "../../../client/cluster.ts";
+import { RivuletClosedError } from "../../../client/errors.ts";
 import { Producer } from "../../../client/producer/producer.ts";
 import { CreateTopicsApi } from "../../../core/formats/protocol/create-topics.ts";
 import { FetchApi } from "../../../core/formats/protocol/fetch.ts";
@@ -16,6 +17,67 @@ import { decodeRecordBatch } from "../../../core/formats/record-batch.ts";
 /** A producer of its own cluster on `address` with raw producer options (test-friendly client retry settings). */
 export function newProducer(address: string, options: Record<string, unknown> = {}, clientOptions: Record<string, unknown> = {}): Producer {
   return new Producer(Cluster.create({ brokers: [address], clientId: "producer-test", ...clientOptions }), options);
+}
+
+/**
+ * A Cluster whose every connection goes to one address (a fault proxy in front of the broker), whatever metadata
+ * says: the broker advertises its own port, so a plain Cluster would bypass the proxy after bootstrap.
+ */
+export class ProxiedCluster extends Cluster {
+  #open: Connection | null = null;
+  #opening: Promise<Connection> | null = null;
+  readonly #port: number;
+
+  constructor(port: number, clientOptions: Record<string, unknown> = {}) {
+    super(resolveClientOptions({ brokers: [`127.0.0.1:${port}`], clientId: "producer-test", ...clientOptions }));
+    this.#port = port;
+  }
+
+  override anyConnection(): Promise<Connection> {
+    return this.#proxied();
+  }
+
+  override connectionTo(_nodeId: number): Promise<Connection> {
+    return this.#proxied();
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    const open = this.#open;
+    this.#open = null;
+    if (open !== null) await open.close();
+  }
+
+  async #proxied(): Promise<Connection> {
+    if (this.isClosed) throw new RivuletClosedError("client");
+    if (this.#open !== null && !this.#open.isClosed) return this.#open;
+    this.#opening ??= Connection.open({
+      host: "127.0.0.1",
+      port: this.#port,
+      clientId: this.clientId,
+      connectTimeoutMs: this.options.connectionTimeout,
+      requestTimeoutMs: this.options.requestTimeout,
+      maxInFlightRequests: this.maxInFlightRequests,
+    })
+      .then((connection) => {
+        if (this.isClosed) {
+          void connection.close();
+          throw new RivuletClosedError("client");
+        }
+        this.#open = connection;
+        connection.onClose((reason) => {
+          if (reason !== null) this.invalidate();
+        });
+        return connection;
+      })
+      .finally(() => (this.#opening = null));
+    return this.#opening;
+  }
+}
+
+/** A producer whose every request goes through the proxy on `port`, with raw producer and client options. */
+export function newProxiedProducer(port: number, options: Record<string, unknown> = {}, clientOptions: Record<string, unknown> = {}): Producer {
+  return new Producer(new ProxiedCluster(port, clientOptions), options);
 }
 
 /** Opens a plain connection to the broker on `port`. */
