@@ -102,21 +102,23 @@ async function rawFetchPass(port, topic, ends) {
     buffered += chunk.length;
     waiter?.();
   });
+  // Chunks are joined once per frame, when all of it is there (joining on every chunk would be quadratic).
+  let frameLength = -1;
   const readFrame = async () => {
     for (;;) {
-      if (buffered >= 4) {
-        const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (frameLength < 0 && buffered >= 4) {
+        const head = chunks[0].length >= 4 ? chunks[0] : Buffer.concat(chunks);
+        frameLength = head.readUInt32BE(0);
+      }
+      if (frameLength >= 0 && buffered >= 4 + frameLength) {
+        const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        const frame = all.subarray(4, 4 + frameLength);
+        const rest = all.subarray(4 + frameLength);
         chunks.length = 0;
-        chunks.push(head);
-        const length = head.readUInt32BE(0);
-        if (buffered >= 4 + length) {
-          const frame = head.subarray(4, 4 + length);
-          const rest = head.subarray(4 + length);
-          chunks.length = 0;
-          if (rest.length > 0) chunks.push(rest);
-          buffered = rest.length;
-          return frame;
-        }
+        if (rest.length > 0) chunks.push(rest);
+        buffered = rest.length;
+        frameLength = -1;
+        return frame;
       }
       await new Promise((resolve) => (waiter = resolve));
       waiter = null;
