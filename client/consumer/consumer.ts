@@ -26,6 +26,8 @@ export { CONSUMER_OPTIONS, type ConsumerOptions, type ConsumerOptionsInput } fro
 
 /** Most topics one subscription may name. */
 export const SUBSCRIPTION_TOPICS_MAX = 10_000;
+/** A subscription's topics are re-read at most this often, whatever metadata.max.age.ms says (a bound on the cost). */
+export const SUBSCRIPTION_REFRESH_MS_MIN = 100;
 
 /** A topic and partition. */
 export interface TopicPartition {
@@ -94,6 +96,7 @@ export class Consumer implements AsyncIterable<Message> {
   #session = 0;
   #done: Promise<void> = Promise.resolve();
   #disconnected = false;
+  #refreshTimer: ReturnType<typeof setInterval> | null = null;
 
   /** Builds a consumer on `cluster` from raw options (Kafka or camelCase names); throws RivuletConfigError. */
   constructor(cluster: Cluster, options: unknown) {
@@ -292,7 +295,6 @@ export class Consumer implements AsyncIterable<Message> {
   // The next batch from the fetcher, starting it when needed, and looking for new partitions of a subscription.
   async #nextBatch(session: number): Promise<MessageBatch | null> {
     if (this.#disconnected || session !== this.#session) return null;
-    this.#maybeRefreshSubscription();
     this.#fetcher.start();
     return this.#fetcher.next(this.#options.maxPollRecords);
   }
@@ -310,7 +312,7 @@ export class Consumer implements AsyncIterable<Message> {
 
   #maybeRefreshSubscription(): void {
     const subscription = this.#subscription;
-    if (subscription === null || this.#subscriptionRefresh !== null) return;
+    if (subscription === null || this.#subscriptionRefresh !== null || this.#disconnected) return;
     if (Date.now() - this.#subscriptionCheckedAt < this.#cluster.options.metadataMaxAge) return;
     this.#subscriptionCheckedAt = Date.now();
     this.#subscriptionRefresh = this.#membership
@@ -337,11 +339,17 @@ export class Consumer implements AsyncIterable<Message> {
     }
     this.#state = state;
     this.#session += 1;
+    // While someone reads, a subscription looks for new partitions of its topics every metadata.max.age.ms.
+    const everyMs = Math.max(this.#cluster.options.metadataMaxAge, SUBSCRIPTION_REFRESH_MS_MIN);
+    this.#refreshTimer = setInterval(() => this.#maybeRefreshSubscription(), everyMs);
+    (this.#refreshTimer as { unref?: () => void }).unref?.();
     return this.#session;
   }
 
   #end(): void {
     this.#state = "idle";
+    if (this.#refreshTimer !== null) clearInterval(this.#refreshTimer);
+    this.#refreshTimer = null;
   }
 
   #checkOpen(): void {

@@ -2,10 +2,14 @@
 // seek, pause and resume, auto.offset.reset, early exits and failing handlers putting the position back.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Connection } from "../../../client/connection.ts";
-import { Consumer, type Message, RivuletOffsetOutOfRangeError } from "../../../client/consumer/consumer.ts";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Cluster } from "../../../client/cluster.ts";
+import { Consumer, type Message, RivuletCorruptRecordError, RivuletOffsetOutOfRangeError } from "../../../client/consumer/consumer.ts";
 import { RivuletConfigError } from "../../../client/errors.ts";
 import { text } from "../../../client/records.ts";
 import { CODEC_LZ4 } from "../../../core/formats/codecs.ts";
+import { CreatePartitionsApi } from "../../../core/formats/protocol/create-partitions.ts";
 import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
 import { appendBatch, createTopic, makeRecords, openConnection, testCluster } from "./consumer-helpers.ts";
 
@@ -271,6 +275,70 @@ describe("Consumer", () => {
     await within(c.done(), WAIT_MS, "run end");
     await within(stopped!, WAIT_MS, "stop");
     expect(c.position(topic, 0)).toBe(5n);
+    await c.disconnect();
+  });
+
+  test("a batch corrupted on disk: the messages before it, then RivuletCorruptRecordError; seek past it reads on", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 1);
+    await appendBatch(producer, topic, 0, makeRecords(0, 3));
+    await appendBatch(producer, topic, 0, makeRecords(3, 3));
+    await appendBatch(producer, topic, 0, makeRecords(6, 3));
+    // Flip the last byte of the second batch in the segment file (a header value character: framing intact).
+    const dir = join(broker.dataDir, `${topic}-0`);
+    const log = join(dir, readdirSync(dir).find((name) => name.endsWith(".log"))!);
+    const bytes = readFileSync(log);
+    let end = 0;
+    for (let i = 0; i < 2; i++) end += 12 + bytes.readInt32BE(end + 8);
+    bytes[end - 1]! ^= 0x01;
+    writeFileSync(log, bytes);
+    const c = consumer();
+    c.assign([{ topic, partition: 0, offset: 0 }]);
+    const before: bigint[] = [];
+    const error = await within(
+      (async () => {
+        try {
+          for await (const message of c) before.push(message.offset);
+        } catch (thrown) {
+          return thrown;
+        }
+        return null;
+      })(),
+      WAIT_MS,
+      "corrupt batch",
+    );
+    expect(before).toEqual([0n, 1n, 2n]);
+    expect(error).toBeInstanceOf(RivuletCorruptRecordError);
+    expect((error as RivuletCorruptRecordError).code).toBe(2);
+    expect((error as RivuletCorruptRecordError).reason).toBe("crc_mismatch");
+    expect((error as RivuletCorruptRecordError).offset).toBe(3n);
+    expect(c.position(topic, 0)).toBe(3n);
+    c.seek({ topic, partition: 0, offset: 6 });
+    expect((await take(c, 3)).map((m) => m.offset)).toEqual([6n, 7n, 8n]);
+    await c.disconnect();
+    // check.crcs=false reads the changed batch as it is.
+    const unchecked = consumer({ "check.crcs": false });
+    unchecked.assign([{ topic, partition: 0, offset: 0 }]);
+    expect((await take(unchecked, 9)).map((m) => m.text())).toEqual(Array.from({ length: 9 }, (_, i) => `v${i}`));
+    await unchecked.disconnect();
+  });
+
+  test("a subscription picks up partitions added later (metadata.max.age.ms)", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 1);
+    await appendBatch(producer, topic, 0, makeRecords(0, 2));
+    const c = new Consumer(Cluster.create({ brokers: [broker.address], metadataMaxAge: 50 }), { "fetch.max.wait.ms": 20 });
+    await c.subscribe({ topics: [topic], fromBeginning: true });
+    expect((await take(c, 2)).map((m) => m.partition)).toEqual([0, 0]);
+    const partitions = await producer.request(CreatePartitionsApi, { topics: [{ name: topic, count: 2 }], timeoutMs: 5_000, validateOnly: false });
+    expect(partitions.results[0]?.errorCode).toBe(0);
+    await appendBatch(producer, topic, 1, makeRecords(100, 2));
+    const later = await take(c, 2);
+    expect(later.map((m) => [m.partition, m.text()])).toEqual([
+      [1, "v100"],
+      [1, "v101"],
+    ]);
+    expect(c.assignment().map((tp) => tp.partition).sort()).toEqual([0, 1]);
     await c.disconnect();
   });
 
