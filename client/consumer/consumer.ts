@@ -197,7 +197,11 @@ export class Consumer implements AsyncIterable<Message> {
       for (;;) {
         batch = await this.#nextBatch(session);
         if (batch === null) return;
-        for (index = 0; index < batch.messages.length; index++) yield batch.messages[index] as Message;
+        const end = this.#fetcher.position(batch.topic, batch.partition);
+        for (index = 0; index < batch.messages.length; index++) {
+          yield batch.messages[index] as Message;
+          if (!this.#mayContinue(batch, index, end)) break;
+        }
         batch = null;
       }
     } finally {
@@ -261,35 +265,41 @@ export class Consumer implements AsyncIterable<Message> {
       const batch = await this.#nextBatch(session);
       if (batch === null) return;
       const { topic, partition } = batch;
-      let pauseAfter = false;
+      const end = this.#fetcher.position(topic, partition);
       const pause = (): void => {
-        pauseAfter = true;
+        if (this.#fetcher.isAssigned(topic, partition)) this.#fetcher.pause(topic, partition);
       };
       if (handlers.eachBatch !== undefined) {
         try {
-          await handlers.eachBatch({ batch, isRunning: () => this.#fetcher.isRunning, pause });
+          await handlers.eachBatch({ batch, isRunning: () => this.#fetcher.isRunning && session === this.#session, pause });
         } catch (error) {
           this.#rewind(batch, 0);
           throw error;
         }
-      } else {
-        const eachMessage = handlers.eachMessage!;
-        for (let index = 0; index < batch.messages.length; index++) {
-          const message = batch.messages[index] as Message;
-          try {
-            await eachMessage({ topic, partition, message, pause });
-          } catch (error) {
-            this.#rewind(batch, index);
-            throw error;
-          }
-          if (pauseAfter) {
-            this.#rewind(batch, index + 1);
-            break;
-          }
-        }
+        continue;
       }
-      if (pauseAfter && this.#fetcher.isAssigned(topic, partition)) this.#fetcher.pause(topic, partition);
+      const eachMessage = handlers.eachMessage!;
+      for (let index = 0; index < batch.messages.length; index++) {
+        try {
+          await eachMessage({ topic, partition, message: batch.messages[index] as Message, pause });
+        } catch (error) {
+          this.#rewind(batch, index);
+          throw error;
+        }
+        if (!this.#mayContinue(batch, index, end)) break;
+      }
     }
+  }
+
+  // After the user handled batch.messages[index]: may the rest of the batch still be handed out? Not when the user
+  // moved the partition meanwhile (seek, a new assignment: the position is no longer `end`), nor when it was
+  // paused, in which case the position goes back to the next message so that resume() delivers it.
+  #mayContinue(batch: MessageBatch, index: number, end: number | null): boolean {
+    const { topic, partition } = batch;
+    if (!this.#fetcher.isAssigned(topic, partition) || this.#fetcher.position(topic, partition) !== end) return false;
+    if (!this.#fetcher.isPaused(topic, partition)) return true;
+    this.#rewind(batch, index + 1);
+    return false;
   }
 
   // The next batch from the fetcher, starting it when needed, and looking for new partitions of a subscription.

@@ -342,6 +342,77 @@ describe("Consumer", () => {
     await c.disconnect();
   });
 
+  test("seek inside a handler: the rest of the batch in hand is dropped, reading goes on from the new offset", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 1);
+    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const c = consumer();
+    c.assign([{ topic, partition: 0, offset: 0 }]);
+    const seen: bigint[] = [];
+    let all!: () => void;
+    const done = new Promise<void>((resolve) => (all = resolve));
+    let rewound = false;
+    await c.run({
+      eachMessage: ({ message }) => {
+        seen.push(message.offset);
+        if (message.offset === 3n && !rewound) {
+          rewound = true;
+          c.seek({ topic, partition: 0, offset: 1 });
+        }
+        if (message.offset === 9n) all();
+      },
+    });
+    await within(done, WAIT_MS, "all messages");
+    expect(seen).toEqual([0n, 1n, 2n, 3n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
+    await c.disconnect();
+  });
+
+  test("pause in the middle of a batch (for-await): nothing is lost, resume delivers the rest", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 2);
+    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    await appendBatch(producer, topic, 1, makeRecords(100, 3));
+    const c = consumer();
+    c.assign([{ topic, partition: 0, offset: 0 }]);
+    const first: bigint[] = [];
+    await within(
+      (async () => {
+        for await (const message of c) {
+          first.push(message.offset);
+          if (message.offset === 4n) {
+            c.pause([{ topic, partition: 0 }]);
+            break;
+          }
+        }
+      })(),
+      WAIT_MS,
+      "first part",
+    );
+    expect(c.position(topic, 0)).toBe(5n);
+    c.resume([{ topic, partition: 0 }]);
+    expect((await take(c, 5)).map((m) => m.offset)).toEqual([5n, 6n, 7n, 8n, 9n]);
+    // And with run(): pause() from the payload stops the partition after that message.
+    c.seek({ topic, partition: 0, offset: 0 });
+    const seen: bigint[] = [];
+    let paused!: () => void;
+    const pausedAt3 = new Promise<void>((resolve) => (paused = resolve));
+    await c.run({
+      eachMessage: ({ message, pause }) => {
+        seen.push(message.offset);
+        if (message.offset === 3n) {
+          pause();
+          paused();
+        }
+      },
+    });
+    await within(pausedAt3, WAIT_MS, "pause at 3");
+    await c.stop();
+    expect(seen).toEqual([0n, 1n, 2n, 3n]);
+    expect(c.position(topic, 0)).toBe(4n);
+    expect(c.paused()).toEqual([{ topic, partition: 0 }]);
+    await c.disconnect();
+  });
+
   test("options: Kafka and camelCase names, unknown and bad values refused", () => {
     const cluster = testCluster(broker.address);
     const c = new Consumer(cluster, { "fetch.min.bytes": 10, fetchMaxWaitMs: 100, "check.crcs": false });
