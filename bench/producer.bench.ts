@@ -14,8 +14,11 @@
 //              send     producer.send({ topic, messages }) with 1,000 messages per call, 8 calls in flight
 //            Candidates run in turn, round after round (the machine is shared and noisy: interleaving gives them
 //            the same conditions); the best round of each is reported, with the median.
+//   idempotence  the cost of enable.idempotence: the same broker and workloads under acks=all (idempotence needs
+//            it), produce() and send() with idempotence off (the baseline of each) and on, interleaved; and, with
+//            mitata, stamping a finished 16 KiB batch (producer id, epoch, sequence, CRC again) next to building it.
 //
-// Run: `npx bun bench/producer.bench.ts [append] [e2e] [--rounds 3]` (after `node scripts/build-wasm.mjs`).
+// Run: `npx bun bench/producer.bench.ts [append] [e2e] [idempotence] [--rounds 3]` (after `node scripts/build-wasm.mjs`).
 // The broker's data directory is a temp dir removed at the end.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +28,7 @@ import { Cluster } from "../client/cluster.ts";
 import { Connection } from "../client/connection.ts";
 import { RecordAccumulator, recordBoundBytes } from "../client/producer/accumulator.ts";
 import { Producer } from "../client/producer/producer.ts";
+import { stampBatch } from "../client/producer/idempotence.ts";
 import { CreateTopicsApi } from "../core/formats/protocol/create-topics.ts";
 import { ProduceApi } from "../core/formats/protocol/produce.ts";
 import { type RecordInput, RecordBatchBuilder, encodeRecordBatch } from "../core/formats/record-batch.ts";
@@ -291,5 +295,80 @@ async function benchEndToEnd(): Promise<void> {
   }
 }
 
+// Stamping a finished batch against building it: the per-batch CPU cost idempotence adds to the producer.
+async function benchStamp(): Promise<void> {
+  const value = valueOf(100, 3);
+  const now = Date.now();
+  const build = (): Uint8Array => {
+    const builder = new RecordBatchBuilder({}, RAW_BATCH_BYTES);
+    while (builder.append({ value, timestamp: now }));
+    return builder.close();
+  };
+  const finished = build();
+  let sequence = 0;
+  group(`one ${RAW_BATCH_BYTES / 1024} KiB batch of 100 B records`, () => {
+    bench("baseline: build it (RecordBatchBuilder append x n + close)", () => do_not_optimize(build()));
+    bench("stamp it (producer id, epoch, sequence, CRC-32C again)", () => {
+      stampBatch(finished, 4242, 0, sequence);
+      sequence = (sequence + 1) & 0x7fffffff;
+    });
+  });
+  await run();
+}
+
+async function benchIdempotence(): Promise<void> {
+  await benchStamp();
+  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-producer-bench-"));
+  const broker = await startBroker(dataDir);
+  const address = `127.0.0.1:${broker.port}`;
+  const connection = await Connection.open({ host: "127.0.0.1", port: broker.port, clientId: "bench-raw", connectTimeoutMs: 10_000, requestTimeoutMs: 60_000, maxInFlightRequests: 5 });
+  const measure = async (topic: string, idempotence: boolean, send: boolean, value: Uint8Array, records: number): Promise<number> => {
+    const producer = new Producer(Cluster.create({ brokers: [address], clientId: "bench" }), { acks: "all", "enable.idempotence": idempotence });
+    await producer.connect();
+    await runProduce(producer, topic, value, 1); // metadata and producer id, outside the clock
+    const started = performance.now();
+    if (send) await runSend(producer, topic, value, records);
+    else await runProduce(producer, topic, value, records);
+    const rate = records / ((performance.now() - started) / 1000);
+    await producer.disconnect();
+    return rate;
+  };
+  try {
+    console.log(`
+idempotence: broker child process on ${address}, acks=all, ${ROUNDS} rounds, ${process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.version}`}`);
+    for (const { valueBytes, records } of WORKLOADS) {
+      const value = valueOf(valueBytes, 1);
+      const candidates: [string, boolean, boolean][] = [
+        ["produce(), idempotence off (baseline)", false, false],
+        ["produce(), idempotence on", true, false],
+        ["send(), idempotence off (baseline)", false, true],
+        ["send(), idempotence on", true, true],
+      ];
+      const results = new Map<string, number[]>(candidates.map(([name]) => [name, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, idempotence, send] of candidates) {
+          const topic = `idem-${valueBytes}-${round}-${idempotence ? "on" : "off"}-${send ? "send" : "produce"}`;
+          await createTopic(connection, topic);
+          results.get(name)!.push(await measure(topic, idempotence, send, value, records));
+        }
+      }
+      console.log(`
+${valueBytes} B values, acks=all (${records} records)`);
+      for (const [name, rates] of results) {
+        const baseline = Math.max(...results.get(name.replace("on", "off (baseline)"))!);
+        const best = Math.max(...rates);
+        console.log(
+          `  ${name.padEnd(40)} best ${(best / 1e3).toFixed(0).padStart(6)} k rec/s ${((best * valueBytes) / 1e6).toFixed(1).padStart(7)} MB/s  median ${(median(rates) / 1e3).toFixed(0).padStart(6)} k  (x${(best / baseline).toFixed(3)} of idempotence off; medians x${(median(rates) / median(results.get(name.replace("on", "off (baseline)"))!)).toFixed(3)})`,
+        );
+      }
+    }
+  } finally {
+    await connection.close();
+    await broker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 if (runs("append")) await benchAppend();
 if (runs("e2e")) await benchEndToEnd();
+if (runs("idempotence")) await benchIdempotence();

@@ -14,9 +14,16 @@
 // reservation to the finished bytes, completion releases it. A reservation that does not fit makes the caller
 // wait (client/producer/producer.ts); nothing here blocks.
 //
+// Backlog batches (idempotence only). An idempotent producer has at most 5 batches of a partition unresolved (the
+// broker recognises a resend only among a producer's last 5 batches), so with batch.size batches a partition could
+// carry at most 5 x batch.size per request, where a producer without idempotence carries everything queued (up to
+// max.request.size). So a batch opened while its partition already has that many batches queued (a backlog: the
+// next request is full already) may grow to backlogBatchBytes (max.request.size / 5): under load, requests carry as
+// much as without idempotence; when the partition keeps up, batches close at batch.size as usual.
+//
 // HOT PATH (bench/producer.bench.ts): append() allocates nothing per record; bookkeeping is three parallel arrays
 // per batch (owner, index in the owner's send, timestamp) whose pushes amortize.
-import { RECORD_FRAMING_BYTES_MAX, RecordBatchBuilder, type RecordInput, utf8Length } from "../../core/formats/record-batch.ts";
+import { RECORD_FRAMING_BYTES_MAX, RecordBatchBuilder, type RecordInput, decodeRecordBatch, utf8Length } from "../../core/formats/record-batch.ts";
 import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
 import { BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { assert } from "../../core/assert.ts";
@@ -41,6 +48,12 @@ export interface AccumulatorOptions {
   bufferMemoryBytes: number;
   codec: number;
   deliveryTimeoutMs: number;
+  /**
+   * Idempotence: the limit of a batch opened while its partition already holds `backlogBatches` batches (0: no
+   * growth). See "Backlog batches" at the top.
+   */
+  backlogBatchBytes?: number;
+  backlogBatches?: number;
 }
 
 /** Returned by append() when no buffer space could be reserved for a new batch. */
@@ -83,6 +96,9 @@ export class ProducerBatch {
   completed = false;
   private donePromise: Promise<void> | null = null;
   private resolveDone: (() => void) | null = null;
+  /** A batch split after MESSAGE_TOO_LARGE: the batch it came from, whose done() settles with its last part. */
+  private splitFrom: ProducerBatch | null = null;
+  private splitRemaining = 0;
 
   constructor(
     readonly topic: string,
@@ -123,7 +139,22 @@ export class ProducerBatch {
       if (typeof owner === "function") callSafely(owner, null, { topic: this.topic, partition: this.partition, offset, timestamp });
       else owner.delivered(this.ownerIndexes[i]!, this.topic, this.partition, offset, timestamp);
     }
+    this.settled();
+  }
+
+  private settled(): void {
     this.resolveDone?.();
+    const from = this.splitFrom;
+    // A part of a part settles its parent in turn.
+    if (from !== null && --from.splitRemaining === 0) from.settled();
+  }
+
+  /** Marks this batch replaced by `parts` (holding its records): it is complete once they all are. */
+  replacedBy(parts: readonly ProducerBatch[]): void {
+    assert(!this.completed && parts.length > 0, "only a pending batch is split");
+    this.completed = true;
+    this.splitRemaining = parts.length;
+    for (const part of parts) part.splitFrom = this;
   }
 
   /** Tells every record's owner the batch failed; records without an owner are reported to `orphan`. */
@@ -139,7 +170,7 @@ export class ProducerBatch {
       else owner.failed(this.ownerIndexes[i]!, error);
     }
     if (orphans > 0) orphan(error, orphans);
-    this.resolveDone?.();
+    this.settled();
   }
 }
 
@@ -209,6 +240,9 @@ export class RecordAccumulator {
   private readonly nonEmpty = new Set<PartitionQueue>();
   private usedBytes = 0;
   private readonly builderLimitBytes: number;
+  private readonly backlogLimitBytes: number;
+  /** Topics whose batches stay at batch.size under backlog (a grown batch of theirs was too large for the broker). */
+  private readonly noBacklogGrowth = new Set<string>();
   /** Batches with an id up to this one are ready regardless of linger (flush). */
   private flushUpToId = 0;
 
@@ -219,6 +253,10 @@ export class RecordAccumulator {
   ) {
     // A batch never grows past what buffer.memory could hold (Kafka's pool refuses larger allocations too).
     this.builderLimitBytes = Math.min(BATCH_BYTES_MAX, Math.max(RECORD_BATCH_HEADER_BYTES + 1, Math.min(options.batchSizeBytes, options.bufferMemoryBytes)));
+    // batch.size 0 asks for one record per batch: never grown. A backlog batch never holds more than a quarter of
+    // buffer.memory, so growth cannot starve the other partitions.
+    const backlogBytes = options.batchSizeBytes === 0 ? 0 : Math.min(BATCH_BYTES_MAX, options.backlogBatchBytes ?? 0, Math.floor(options.bufferMemoryBytes / 4));
+    this.backlogLimitBytes = Math.max(this.builderLimitBytes, backlogBytes);
   }
 
   /** Bytes of buffer.memory held now. */
@@ -267,13 +305,17 @@ export class RecordAccumulator {
       if (builder.append(record)) return this.recordAppended(last, record, owner, ownerIndex, builder.sizeBytes - before);
       last.full = true;
     }
-    const reserveBytes = Math.max(this.builderLimitBytes, RECORD_BATCH_HEADER_BYTES + boundBytes);
+    let limitBytes = this.builderLimitBytes;
+    if (this.backlogLimitBytes > limitBytes && batches.length >= this.options.backlogBatches! && !this.noBacklogGrowth.has(topic) && this.usedBytes + this.backlogLimitBytes <= this.options.bufferMemoryBytes) {
+      limitBytes = this.backlogLimitBytes;
+    }
+    const reserveBytes = Math.max(limitBytes, RECORD_BATCH_HEADER_BYTES + boundBytes);
     if (this.usedBytes + reserveBytes > this.options.bufferMemoryBytes) {
       // One record larger than the whole buffer still goes when the buffer is empty (its size was checked exact).
       if (this.usedBytes > 0 || reserveBytes <= this.options.bufferMemoryBytes) return APPEND_NO_MEMORY;
     }
     this.usedBytes += reserveBytes;
-    const builder = new RecordBatchBuilder({ codec: this.options.codec }, this.builderLimitBytes);
+    const builder = new RecordBatchBuilder({ codec: this.options.codec }, limitBytes);
     const batch = new ProducerBatch(topic, partition, acks, nowMs, builder, reserveBytes);
     batches.push(batch);
     this.nonEmpty.add(queue);
@@ -301,6 +343,7 @@ export class RecordAccumulator {
   forget(topic: string): void {
     assert(!this.hasPending(topic), "only a topic with nothing pending is forgotten");
     this.topics.delete(topic);
+    this.noBacklogGrowth.delete(topic);
   }
 
   /** Makes every batch that exists now ready regardless of linger; returns the newest batch id covered. */
@@ -400,6 +443,59 @@ export class RecordAccumulator {
       batch.reservedBytes -= shrink;
       this.release(shrink);
     }
+  }
+
+  /**
+   * Kafka's splitAndReenqueue for a finished batch the broker refused as MESSAGE_TOO_LARGE (so never written):
+   * replaces it in its queue by finished batches of at most half its size (and at most batch.size), in order, each
+   * record keeping its owner. Returns the parts, or null when it holds one record (nothing to split). Batches of
+   * this topic stop growing under backlog from now on (the topic's max.message.bytes is evidently smaller).
+   */
+  split(batch: ProducerBatch): ProducerBatch[] | null {
+    if (batch.recordCount < 2 || batch.bytes === null || batch.completed) return null;
+    const decoded = decodeRecordBatch(batch.bytes);
+    assert(decoded.ok, "the producer's own batch decodes");
+    this.noBacklogGrowth.add(batch.topic);
+    // Halving guarantees progress: repeated refusals end in one-record batches, which fail as they are.
+    const limitBytes = Math.max(RECORD_BATCH_HEADER_BYTES + 1, Math.min(this.builderLimitBytes, Math.floor(batch.bytes.length / 2)));
+    const parts: ProducerBatch[] = [];
+    let current: ProducerBatch | null = null;
+    const records = decoded.value.records;
+    assert(records.length === batch.recordCount, "a batch holds one record per owner");
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const input: RecordInput = { key: record.key, value: record.value, headers: record.headers, timestamp: batch.timestamps[i]! };
+      if (current === null || !current.builder!.append(input)) {
+        current = new ProducerBatch(batch.topic, batch.partition, batch.acks, batch.createdMs, new RecordBatchBuilder({ codec: this.options.codec }, limitBytes), 0);
+        current.full = true;
+        current.attempts = batch.attempts;
+        current.maybeWritten = batch.maybeWritten;
+        parts.push(current);
+        const appended = current.builder!.append(input);
+        assert(appended, "an empty batch takes any record up to BATCH_BYTES_MAX");
+      }
+      current.owners.push(batch.owners[i]!);
+      current.ownerIndexes.push(batch.ownerIndexes[i]!);
+      current.timestamps.push(batch.timestamps[i]!);
+    }
+    let reservedBytes = 0;
+    for (const part of parts) {
+      part.bytes = part.builder!.close();
+      part.builder = null;
+      part.reservedBytes = part.bytes.length;
+      reservedBytes += part.reservedBytes;
+    }
+    const queue = this.queue(batch.topic, batch.partition);
+    const at = queue.batches.indexOf(batch);
+    assert(at >= 0, "a pending batch is in its queue");
+    queue.batches.splice(at, 1, ...parts);
+    // The parts hold about the bytes the batch held; the count may pass buffer.memory by their few extra headers.
+    this.usedBytes += reservedBytes;
+    const released = batch.reservedBytes;
+    batch.reservedBytes = 0;
+    batch.replacedBy(parts);
+    this.release(released);
+    return parts;
   }
 
   /** Removes a completed batch (the head of its queue, or an expired one) and releases its memory. */

@@ -46,7 +46,7 @@ import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "./errors
 import { BuiltInPartitioner, type TopicPartitions } from "./partitioner.ts";
 import { type ProducerOptions, resolveProducerOptions } from "./producer-options.ts";
 import { type ProducerClusterView, Sender } from "./sender.ts";
-import { INIT_PRODUCER_ID_TRANSACTION_TIMEOUT_MS, type ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.ts";
+import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, INIT_PRODUCER_ID_TRANSACTION_TIMEOUT_MS, type ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.ts";
 import { InitProducerIdApi } from "../../core/formats/protocol/init-producer-id.ts";
 
 /** Most sends (or produce calls) that may wait for buffer space or metadata at once; more fail at once. */
@@ -184,6 +184,8 @@ export class Producer {
         bufferMemoryBytes: this.options.bufferMemory,
         codec: this.options.codec,
         deliveryTimeoutMs: this.options.deliveryTimeoutMs,
+        backlogBatchBytes: this.options.enableIdempotence ? Math.floor(this.options.maxRequestSize / IDEMPOTENT_BATCHES_IN_FLIGHT_MAX) : 0,
+        backlogBatches: IDEMPOTENT_BATCHES_IN_FLIGHT_MAX,
       },
       () => this.schedulePump(),
     );

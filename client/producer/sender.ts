@@ -365,8 +365,30 @@ export class Sender {
       }
       const error = protocolError(answer.errorCode, `${queue.topic}/${queue.partition}`, answer.errorMessage);
       if (batches[0]!.baseSequence >= 0 && SEQUENCE_ERRORS.has(answer.errorCode)) this.sequenceRefused(queue, batches, error);
+      else if (answer.errorCode === ErrorCode.MESSAGE_TOO_LARGE && this.splitTooLarge(queue, batches)) this.wakeup();
       else this.settleFailure(batches, error);
     }
+  }
+
+  // MESSAGE_TOO_LARGE (definite: nothing of the request was written): the request's batches of several records are
+  // split and sent again (Kafka's splitAndReenqueue); false when none can be split, or an earlier attempt may have
+  // been written (the same bytes were refused now, but a resend under new sequences must not risk a duplicate).
+  private splitTooLarge(queue: PartitionQueue, batches: ProducerBatch[]): boolean {
+    if (batches.some((batch) => batch.maybeWritten) || !batches.some((batch) => batch.recordCount > 1)) return false;
+    for (const batch of batches) batch.inFlight = false;
+    for (const batch of batches) this.accumulator.split(batch);
+    if (batches[0]!.baseSequence >= 0) {
+      // The refused sequences were never written: the parts and the rest of the request are stamped afresh.
+      for (const batch of queue.batches) {
+        if (batch.baseSequence < 0) break;
+        batch.producerId = -1;
+        batch.producerEpoch = -1;
+        batch.baseSequence = -1;
+      }
+      this.resetSequences(queue);
+    }
+    this.stats.retries += batches.length;
+    return true;
   }
 
   // The broker refused a stamped request for its sequence state (definite: nothing of it was written now).

@@ -23,6 +23,8 @@ const SEED = 6606;
 const TOPIC = "sdk-idem";
 const PARTITIONS = 4;
 const RECORDS = 100_000;
+// Small batches and requests (batch.size 256 B, max.request.size 4 KiB): several hundred requests, so the random
+// faults hit many of them.
 // Records are handed to the producer in chunks; the broker is killed after some chunks, with requests in flight.
 const CHUNK_RECORDS = 2_500;
 const KILL_AFTER_CHUNKS: ReadonlySet<number> = new Set([8, 18, 30]);
@@ -49,7 +51,7 @@ describe("SDK idempotent producer through faults", () => {
       });
       const producer = newProxiedProducer(
         proxy.port,
-        { "linger.ms": 2, "batch.size": 256, "retry.backoff.ms": 10, "retry.backoff.max.ms": 100, "request.timeout.ms": 10_000, "delivery.timeout.ms": 80_000 },
+        { "linger.ms": 2, "batch.size": 256, "max.request.size": 4096, "retry.backoff.ms": 10, "retry.backoff.max.ms": 100, "request.timeout.ms": 10_000, "delivery.timeout.ms": 80_000 },
         { retry: { retries: 1000, initialRetryTime: 10, maxRetryTime: 100 }, requestTimeout: 10_000, connectionTimeout: 5_000 },
       );
       try {

@@ -91,13 +91,14 @@ describe("idempotent producer against a broker", () => {
     await within(producer.flush(), WAIT_MS, "flush through a dropped answer");
     const offsets = (await Promise.all(sends)).map((result) => result[0]!.offset);
     expect(offsets).toEqual(values.map((_, i) => BigInt(i + 1)));
-    // Eight one-record batches: the first request carried 5, its resend the same 5, then the other 3.
+    // The first request carried 5 one-record batches, its resend the same 5; the other 3 records, appended while
+    // the partition already had 5 batches queued, went in one batch grown past batch.size (a backlog batch).
     expect(producer.stats.requests - before).toBe(3);
     expect(IDEMPOTENT_BATCHES_IN_FLIGHT_MAX).toBe(5);
     await producer.disconnect();
     const records = await readPartition(broker.port, topic, 0);
     expect(records.map((record) => record.value)).toEqual(["warm-up", ...values]);
-    expect(records.slice(1).map((record) => record.baseSequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(records.slice(1).map((record) => record.baseSequence)).toEqual([1, 2, 3, 4, 5, 6, 6, 6]);
   });
 
   test("UNKNOWN_PRODUCER_ID (the broker lost the partition's state): the epoch is bumped and the batch written from sequence 0", async () => {
@@ -121,5 +122,23 @@ describe("idempotent producer against a broker", () => {
     await producer.disconnect();
     const records = await readPartition(broker.port, topic, 0);
     expect(records.map((record) => [record.value, record.producerId, record.baseSequence])).toEqual([["after", producerId, 0]]);
+  });
+});
+
+describe("MESSAGE_TOO_LARGE", () => {
+  test("a batch over the topic's max.message.bytes is split and resent until it fits: every record once, in order", async () => {
+    const topic = topicName("idem-split");
+    await createTopic(broker.port, topic, 1, { "max.message.bytes": "4096" });
+    const producer = newProxiedProducer(proxy.port, { "linger.ms": 60_000 });
+    const values = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(3, "0")}${"s".repeat(97)}`);
+    const send = producer.send({ topic, messages: values.map((value) => ({ value })) });
+    await within(producer.flush(), WAIT_MS, "flush of a batch too large for the topic");
+    expect((await send).map((result) => result.offset)).toEqual(values.map((_, i) => BigInt(i)));
+    expect(producer.stats.retries).toBeGreaterThan(0);
+    await producer.disconnect();
+    const records = await readPartition(broker.port, topic, 0);
+    expect(records.map((record) => record.value)).toEqual(values);
+    // The parts were stamped afresh: sequences count the records from 0 in the epoch they were written in.
+    expect(new Set(records.map((record) => record.producerId)).size).toBe(1);
   });
 });
