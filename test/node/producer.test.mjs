@@ -1,7 +1,7 @@
 // The producer's own rules on Node against the built dist (and on Bun against the sources, when `bun test` runs
 // this file): Kafka's murmur2 placement, the no-promise produce() path with callbacks and flush(), acks 0/1/all,
-// the codecs this runtime has (zstd refused up front where node:zlib lacks it), and buffer.memory backpressure
-// failing with a typed, definite timeout after max.block.ms.
+// the codecs this runtime has (zstd refused up front where node:zlib lacks it), buffer.memory backpressure
+// failing with a typed, definite timeout after max.block.ms, and idempotence (on by default, Kafka 3.x's rules).
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { after, before, describe, test } from "node:test";
@@ -114,5 +114,27 @@ describe(`producer on ${runtime}`, () => {
       [0, 1],
     );
     await producer.disconnect();
+  });
+
+  test("idempotence is on by default: a producer id at connect, exactly-once results; contradictions follow Kafka 3.x", async () => {
+    const topic = topicName("node-idem");
+    await createTopic(topic, 2);
+    const producer = rivulet.producer();
+    await producer.connect();
+    const identity = producer.producerIdAndEpoch;
+    assert.ok(identity !== null && identity.producerId >= 0 && identity.epoch === 0);
+    const sent = await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ key: String(i % 3), value: `i${i}` })) });
+    assert.equal(sent.length, 20);
+    await assert.rejects(producer.send({ topic, messages: [{ value: "x" }], acks: 1 }), (error) => error instanceof RivuletConfigError);
+    await producer.disconnect();
+    // Set explicitly, a contradiction is an error naming the option; by default, acks=1 just turns idempotence off.
+    assert.throws(() => rivulet.producer({ "enable.idempotence": true, acks: 1 }), (error) => error instanceof RivuletConfigError && error.option === "acks");
+    assert.throws(() => rivulet.producer({ enableIdempotence: true, "max.in.flight.requests.per.connection": 6 }), (error) => error instanceof RivuletConfigError);
+    const plain = rivulet.producer({ acks: 1 });
+    assert.equal(plain.options.enableIdempotence, false);
+    const [result] = await plain.send({ topic, messages: [{ value: "acks=1" }] });
+    assert.ok(result.offset >= 0n);
+    assert.equal(plain.producerIdAndEpoch, null);
+    await plain.disconnect();
   });
 });
