@@ -165,8 +165,9 @@ export class Sender {
       if (batch.baseSequence >= 0) this.failStampedSet(this.accumulator.queue(batch.topic, batch.partition), expired);
       else this.failed(batch, expired(batch));
     }
-    // Idempotence: a producer id is needed before new batches can be stamped (retries carry theirs).
-    if (this.identity !== null && this.identity.value === null) void this.identity.ensure();
+    // Idempotence: a producer id is needed before new batches can be stamped (retries carry theirs); asked for only
+    // while something waits, so a producer left idle does not keep asking a broker that is away.
+    if (this.identity !== null && this.identity.value === null && !this.accumulator.isEmpty) void this.identity.ensure();
     const byConnection = new Map<Connection, PartitionQueue[]>();
     for (const queue of this.accumulator.readyQueues(nowMs)) {
       const connection = this.leaderFor(queue.topic, queue.partition);
