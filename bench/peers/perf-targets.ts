@@ -1,0 +1,118 @@
+// Issue 7's targets measured with `rivulet perf` against one child broker, and (with --matrix) the tuning table
+// of docs/tuning.md. Not part of the test suite.
+//
+//   npx bun bench/peers/perf-targets.ts [--scale 1] [--matrix] [--profile DIR]
+//
+// Targets run, in order, each `rivulet perf` in its own child process (bench/peers/rivulet-perf.ts):
+//   produce 100 B, acks=1, batch.size 64 KiB, linger.ms 5      (target >= 2,000,000 records/s)
+//   produce 100 B, acks=all (fsync before the ack), same batching (target >= 1,000,000 records/s)
+//   consume the acks=1 topic from the start                     (target >= 4,000,000 records/s)
+//   produce 1 KiB, acks=1                                        (target >= 1 GB/s of values)
+//   produce --sync 100 B, linger.ms 0, acks=1                    (target p50 <= 0.1 ms, p99 <= 0.25 ms)
+//   e2e 100 B at half the measured acks=1 rate                   (target p99 <= 5 ms)
+//   broker VmRSS after each, and VmHWM at the end                (target <= 200 MB)
+// --matrix adds produce 100 B acks=1 for linger.ms 0/1/5/20 x batch.size 16/64/256 KiB (MATRIX_RECORDS each).
+// --profile DIR starts the broker with Bun's --cpu-prof (profile written to DIR when it stops).
+// Every phase is bounded by rivulet perf's --timeout-ms; the broker is stopped by PID.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PerfSummary } from "../../client/cli/perf.ts";
+
+const PHASE_MS_MAX = 240_000;
+const START_MS_MAX = 20_000;
+
+function argValue(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+const SCALE = Number(argValue("--scale") ?? "1");
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error("--scale must be in (0, 1]");
+const PROFILE_DIR = argValue("--profile");
+const MATRIX = process.argv.includes("--matrix");
+const SMALL_RECORDS = Math.round(1_000_000 * SCALE);
+const LARGE_RECORDS = Math.round(200_000 * SCALE);
+const SYNC_RECORDS = Math.round(5_000 * SCALE);
+const MATRIX_RECORDS = Math.round(500_000 * SCALE);
+const E2E_SECONDS = 5;
+const BUN = join(process.cwd(), "node_modules", ".bin", "bun");
+
+function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match === null ? 0 : Number(match[1]) / 1024;
+}
+
+function perf(args: string[]): Promise<PerfSummary> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BUN, ["bench/peers/rivulet-perf.ts", ...args, "--json", "--timeout-ms", String(PHASE_MS_MAX)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`rivulet perf ${args.join(" ")} exited ${code}: ${err}`));
+      const summary = JSON.parse(out.trim().split("\n").pop() as string) as PerfSummary;
+      if (summary.timedOut) return reject(new Error(`rivulet perf ${args.join(" ")} timed out`));
+      resolve(summary);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-targets-"));
+  const args = [...(PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROFILE_DIR]), "server/main.ts", "broker", "--port", "0", "--data-dir", dataDir];
+  const broker = spawn(BUN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const pid = broker.pid as number;
+  const exited = new Promise<void>((resolve) => broker.once("exit", () => resolve()));
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      let output = "";
+      const timer = setTimeout(() => reject(new Error(`broker not listening within ${START_MS_MAX} ms: ${output}`)), START_MS_MAX);
+      broker.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(match[1] as string);
+        }
+      });
+    });
+    const server = ["--bootstrap-server", `127.0.0.1:${port}`];
+    const rows: string[] = ["| measurement | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | broker VmRSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|"];
+    const row = (name: string, s: PerfSummary): void => {
+      rows.push(`| ${name} | ${Math.round(s.recordsPerSec).toLocaleString("en-US")} | ${s.mbPerSec.toFixed(1)} | ${s.latencyP50Ms.toFixed(3)} | ${s.latencyP99Ms.toFixed(3)} | ${s.latencyP999Ms.toFixed(3)} | ${s.latencyMaxMs.toFixed(3)} | ${memoryMb(pid, "VmRSS").toFixed(0)} |`);
+      console.error(rows[rows.length - 1]);
+    };
+    const batching = ["batch.size=65536", "linger.ms=5"];
+    const small = ["--num-records", String(SMALL_RECORDS), "--record-size", "100", "--throughput", "-1"];
+    const acks1 = await perf(["produce", "--topic", "targets-acks1", ...small, "--producer-props", ...batching, "acks=1", ...server]);
+    row(`produce ${SMALL_RECORDS} x 100 B, acks=1, batch.size 64 KiB, linger.ms 5`, acks1);
+    row(`produce ${SMALL_RECORDS} x 100 B, acks=all (fsync), batch.size 64 KiB, linger.ms 5`, await perf(["produce", "--topic", "targets-acksall", ...small, "--producer-props", ...batching, "acks=all", ...server]));
+    row(`consume ${SMALL_RECORDS} x 100 B from the start`, await perf(["consume", "--topic", "targets-acks1", "--messages", String(SMALL_RECORDS), ...server]));
+    const large = await perf(["produce", "--topic", "targets-1k", "--num-records", String(LARGE_RECORDS), "--record-size", "1024", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]);
+    row(`produce ${LARGE_RECORDS} x 1 KiB, acks=1 (${((large.bytes / large.elapsedMs) * 1000 / 1e9).toFixed(3)} GB/s)`, large);
+    row(`produce --sync ${SYNC_RECORDS} x 100 B, linger.ms 0, acks=1`, await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]));
+    const half = Math.max(1, Math.round(acks1.recordsPerSec / 2));
+    const e2eRecords = Math.max(1000, Math.round(half * E2E_SECONDS * SCALE));
+    row(`e2e ${e2eRecords} x 100 B at ${half.toLocaleString("en-US")} records/s (half of acks=1)`, await perf(["e2e", "--topic", "targets-e2e", "--num-records", String(e2eRecords), "--record-size", "100", "--throughput", String(half), "--producer-props", ...batching, "acks=1", ...server]));
+    if (MATRIX) {
+      rows.push("", "| linger.ms | batch.size | records/s | MB/s | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|---:|");
+      for (const linger of [0, 1, 5, 20]) {
+        for (const batch of [16384, 65536, 262144]) {
+          const s = await perf(["produce", "--topic", `matrix-${linger}-${batch}`, "--num-records", String(MATRIX_RECORDS), "--record-size", "100", "--throughput", "-1", "--producer-props", `batch.size=${batch}`, `linger.ms=${linger}`, "acks=1", ...server]);
+          rows.push(`| ${linger} | ${batch / 1024} KiB | ${Math.round(s.recordsPerSec).toLocaleString("en-US")} | ${s.mbPerSec.toFixed(1)} | ${s.latencyP50Ms.toFixed(3)} | ${s.latencyP99Ms.toFixed(3)} |`);
+          console.error(rows[rows.length - 1]);
+        }
+      }
+    }
+    rows.push("", `broker peak RSS (VmHWM): ${memoryMb(pid, "VmHWM").toFixed(0)} MB`);
+    console.log(rows.join("\n"));
+  } finally {
+    if (broker.exitCode === null) broker.kill("SIGTERM");
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
