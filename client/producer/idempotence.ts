@@ -1,11 +1,17 @@
 // The client side of the idempotent producer (Kafka's TransactionManager, idempotent part): the producer id and
 // epoch from InitProducerId, and the stamping of a finished batch with them and its partition's sequence.
 //
-// Stamping patches three header fields of the finished RecordBatch v2 bytes and recomputes the CRC-32C, which
+// Stamping patches three header fields of the finished RecordBatch v2 bytes and updates the CRC-32C, which
 // covers them (core/formats/record-batch-header.ts):
 //
 //   ... | producerId i64 @43 | producerEpoch i16 @51 | baseSequence i32 @53 | recordsCount i32 @57 | records ...
 //         ^ CRC-32C @17 covers attributes @21 .. end
+//
+// The CRC is updated, not recomputed: CRC-32C is linear, so for two messages of one length that differ only in
+// those 14 bytes, crc(new) = crc(old) ^ raw(delta), where raw(delta) is the register (zero start, no final xor)
+// after the 14 xored bytes, carried over the n bytes that follow them by multiplying by x^(8n) modulo the
+// polynomial (zlib's crc32_combine method). That is a few hundred operations whatever the batch size, where a
+// full recomputation reads the whole batch again (bench/producer.bench.ts "idempotence" measures both).
 //
 // A batch is stamped once, when the sender first sends it; every retry resends those exact bytes with the same
 // sequence, so the broker can answer a resend of a batch it already wrote with the original offset. The only time a
@@ -48,12 +54,76 @@ export function incrementSequence(sequence: number, increment: number): number {
   return sequence + increment;
 }
 
-/** Writes producer id, epoch and base sequence into finished batch bytes and recomputes their CRC-32C. */
+// The stamped fields, contiguous: producerId, producerEpoch, baseSequence.
+const STAMP_OFFSET = PRODUCER_ID_OFFSET;
+const STAMP_BYTES = BASE_SEQUENCE_OFFSET + 4 - PRODUCER_ID_OFFSET;
+assert(PRODUCER_EPOCH_OFFSET === PRODUCER_ID_OFFSET + 8 && BASE_SEQUENCE_OFFSET === PRODUCER_EPOCH_OFFSET + 2, "the producer fields are contiguous");
+
+const POLY_REFLECTED = 0x82f63b78;
+// Bytewise table of the reflected polynomial: TABLE[b] is the register after byte b from a zero register.
+const TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let b = 0; b < 256; b++) {
+    let c = b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
+    table[b] = c;
+  }
+  return table;
+})();
+
+// a * b modulo the polynomial, both reflected (bit 31 is x^0): zlib's multmodp.
+function multiplyModPoly(a: number, b: number): number {
+  let m = 0x80000000;
+  let product = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      product ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY_REFLECTED : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+// X_POWERS[k] = x^(2^k) modulo the polynomial (reflected), for k in 0..31: zlib's x2n_table.
+const X_POWERS = (() => {
+  const powers = new Array<number>(32);
+  let p = 0x40000000; // x^1
+  for (let k = 0; k < 32; k++) {
+    powers[k] = p;
+    p = multiplyModPoly(p, p);
+  }
+  return powers;
+})();
+
+// The register `register` carried over `zeroBytes` zero bytes: register * x^(8 * zeroBytes) modulo the polynomial.
+function shiftOverZeros(register: number, zeroBytes: number): number {
+  let power = 0x80000000; // x^0
+  let k = 3; // x^(2^3) = x^8: one byte
+  for (let n = zeroBytes; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) power = multiplyModPoly(X_POWERS[k & 31]!, power);
+  return multiplyModPoly(power, register);
+}
+
+/** Writes producer id, epoch and base sequence into finished batch bytes and updates their CRC-32C to match. */
 export function stampBatch(bytes: Uint8Array, producerId: number, epoch: number, baseSequence: number): void {
   assert(bytes.length >= RECORD_BATCH_HEADER_BYTES, "a finished batch holds a whole header");
   assert(Number.isSafeInteger(producerId) && producerId >= 0, "producer id out of range");
   assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= PRODUCER_EPOCH_MAX, "producer epoch out of range");
   assert(Number.isInteger(baseSequence) && baseSequence >= 0 && baseSequence <= SEQUENCE_MAX, "sequence out of range");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const before = bytes.slice(STAMP_OFFSET, STAMP_OFFSET + STAMP_BYTES);
+  view.setBigInt64(PRODUCER_ID_OFFSET, BigInt(producerId));
+  view.setInt16(PRODUCER_EPOCH_OFFSET, epoch);
+  view.setInt32(BASE_SEQUENCE_OFFSET, baseSequence);
+  let register = 0;
+  for (let i = 0; i < STAMP_BYTES; i++) register = TABLE[(register ^ before[i]! ^ bytes[STAMP_OFFSET + i]!) & 0xff]! ^ (register >>> 8);
+  const delta = shiftOverZeros(register >>> 0, bytes.length - (STAMP_OFFSET + STAMP_BYTES));
+  view.setUint32(CRC_OFFSET, (view.getUint32(CRC_OFFSET) ^ delta) >>> 0);
+}
+
+/** The same as stampBatch, recomputing the CRC-32C over the whole batch (the oracle of stampBatch's update). */
+export function stampBatchRecomputed(bytes: Uint8Array, producerId: number, epoch: number, baseSequence: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setBigInt64(PRODUCER_ID_OFFSET, BigInt(producerId));
   view.setInt16(PRODUCER_EPOCH_OFFSET, epoch);

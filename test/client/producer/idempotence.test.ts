@@ -4,7 +4,7 @@
 // answer is lost come back in order, and a partition whose state the broker no longer has (the topic was deleted
 // and made again) gets UNKNOWN_PRODUCER_ID, after which the producer bumps its epoch and starts over at sequence 0.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, SEQUENCE_MAX, incrementSequence, stampBatch } from "../../../client/producer/idempotence.ts";
+import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, SEQUENCE_MAX, incrementSequence, stampBatch, stampBatchRecomputed } from "../../../client/producer/idempotence.ts";
 import { DeleteTopicsApi } from "../../../core/formats/protocol/delete-topics.ts";
 import { decodeRecordBatch, encodeRecordBatch } from "../../../core/formats/record-batch.ts";
 import { FaultProxy } from "../../fault/proxy.ts";
@@ -38,6 +38,26 @@ describe("stampBatch", () => {
     const decoded = decodeRecordBatch(plain);
     expect(decoded.ok).toBe(true);
     if (decoded.ok) expect([decoded.value.producerId, decoded.value.producerEpoch, decoded.value.baseSequence]).toEqual([123_456_789_012n, 7, 2_000_000_000]);
+  });
+
+  test("the updated CRC equals a full recomputation, for batch sizes from one record to 256 KiB, stamped again and again", () => {
+    const stamps = [
+      [0, 0, 0],
+      [123_456_789_012, 32_767, SEQUENCE_MAX],
+      [5, 3, 77],
+      [Number.MAX_SAFE_INTEGER, 1, 1],
+    ] as const;
+    for (const count of [1, 2, 7, 64, 500, 2600]) {
+      const records = Array.from({ length: count }, (_, i) => ({ value: "r".repeat((i * 37) % 101), timestamp: 1_763_700_000_000 + i }));
+      const updated = encodeRecordBatch({ records });
+      const recomputed = updated.slice();
+      for (const [producerId, epoch, sequence] of stamps) {
+        stampBatch(updated, producerId, epoch, sequence);
+        stampBatchRecomputed(recomputed, producerId, epoch, sequence);
+        expect(updated).toEqual(recomputed);
+        expect(decodeRecordBatch(updated).ok).toBe(true);
+      }
+    }
   });
 
   test("sequences wrap past 2^31 - 1 to 0, as Kafka's", () => {
