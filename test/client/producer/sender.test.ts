@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import type { Cluster } from "../../../client/cluster.ts";
 import type { Connection } from "../../../client/connection.ts";
 import { RivuletConnectionError, RivuletError, RivuletTimeoutError } from "../../../client/errors.ts";
-import { RivuletMaybeWrittenError } from "../../../client/producer/errors.ts";
+import { RivuletDeliveryTimeoutError, RivuletMaybeWrittenError } from "../../../client/producer/errors.ts";
 import { PRODUCER_TOPICS_MAX, Producer } from "../../../client/producer/producer.ts";
 import { ErrorCode } from "../../../core/formats/protocol/errors.ts";
 import type { ProduceRequestInput, ProduceResponse } from "../../../core/formats/protocol/produce.ts";
@@ -390,6 +390,23 @@ describe("sender with idempotence", () => {
     broker.requests[1]!.respond();
     expect((await next)[0]!.offset).toBe(0n);
     await flushedAgain;
+  });
+
+  test("a stamped batch out of delivery.timeout.ms after a lost answer fails as indeterminate; the partition starts over", async () => {
+    const broker = new ScriptedBroker();
+    // The first retry would come after the delivery deadline: the batch fails at its first failure.
+    const producer = new Producer(fakeCluster(broker, 1), { "linger.ms": 0, "retry.backoff.ms": 1000, "retry.backoff.max.ms": 1000, "request.timeout.ms": 10, "delivery.timeout.ms": 50 });
+    const send = producer.send({ topic: "t", messages: [{ value: "v" }] });
+    await broker.requestsSent(1);
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    const error = (await send.catch((caught: unknown) => caught)) as RivuletError;
+    expect(error).toBeInstanceOf(RivuletDeliveryTimeoutError);
+    expect(error.definite).toBe(false);
+    const next = producer.send({ topic: "t", messages: [{ value: "w" }] });
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
+    broker.requests[1]!.respond();
+    expect((await next)[0]!.offset).toBe(0n);
   });
 
   test("a send asking for acks other than all is refused while idempotence is on", async () => {
