@@ -18,7 +18,9 @@
 // either a retry, carrying exactly the stamped batches still unresolved at the head of the partition (the batches
 // of the request that failed; the broker took all of them or none, so they share one fate), or new batches only;
 // so an answer's base offset and the batches' record counts give every batch its offset, whether the broker wrote
-// them now or answered a resend of batches it had written before (duplicates keep their original offsets).
+// them now or answered a resend of batches it had written before (duplicates keep their original offsets). A retry
+// after a lost answer goes one batch per request (the broker may have died after writing only the first batches of
+// the lost request; a lone batch's answer is exact either way).
 //
 // Sequences start over (the producer bumps its epoch, KIP-360) whenever a stamped batch fails for good, and when the
 // broker says it lost the partition's sequence state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER, which with
@@ -261,7 +263,10 @@ export class Sender {
     if (this.identity === null) return this.accumulator.drain(queue, maxBytes, nowMs);
     const head = queue.batches[0]!;
     if (head.baseSequence >= 0) {
-      // Stamped batches are always at the head, and are exactly what one earlier request carried (or was built to).
+      // Stamped batches are always at the head, and are what one earlier request carried (or was built to). After an
+      // attempt whose answer was lost they go one per request: the broker may have written only the first ones of
+      // that request (it died part way through), and an answer's one base offset is exact only for a lone batch.
+      if (head.maybeWritten) return [head];
       const retry: ProducerBatch[] = [];
       for (const batch of queue.batches) {
         if (batch.baseSequence < 0) break;

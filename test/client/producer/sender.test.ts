@@ -27,7 +27,8 @@ interface SentRequest {
   partitions: Map<number, string[]>;
   /** Producer fields of each batch per partition, in order (checked against their CRC). */
   stamps: Map<number, BatchStamp[]>;
-  respond(errors?: Record<number, number>): void;
+  /** Answers; `baseOffsets` overrides the offset a partition's answer names (a duplicate's original offset). */
+  respond(errors?: Record<number, number>, baseOffsets?: Record<number, number>): void;
   fail(error: Error): void;
 }
 
@@ -96,7 +97,7 @@ class ScriptedBroker {
             acks: body.acks,
             partitions,
             stamps,
-            respond(errors = {}) {
+            respond(errors = {}, baseOffsets = {}) {
               const response: ProduceResponse = {
                 throttleTimeMs: 0,
                 topics: body.topics.map((topic) => ({
@@ -104,7 +105,7 @@ class ScriptedBroker {
                   partitions: topic.partitions.map(({ index }) => {
                     const errorCode = errors[index] ?? 0;
                     const log = broker.log.get(index) ?? [];
-                    const baseOffset = errorCode === 0 ? log.length : -1;
+                    const baseOffset = errorCode === 0 ? (baseOffsets[index] ?? log.length) : -1;
                     if (errorCode === 0) broker.log.set(index, [...log, ...partitions.get(index)!]);
                     return { index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset: 0, errorMessage: null };
                   }),
@@ -320,6 +321,25 @@ describe("sender with idempotence", () => {
     broker.requests[3]!.respond();
     expect((await second)[0]!.offset).toBe(2n);
     expect(broker.log.get(0)).toEqual(["1", "2", "3"]);
+  });
+
+  test("after a lost answer the request's batches are resent one per request, so each answer's offset is exact", async () => {
+    const broker = new ScriptedBroker();
+    const producer = new Producer(fakeCluster(broker, 1), { ...IDEMPOTENT, "batch.size": 100, "linger.ms": 50 });
+    const sends = ["a", "b"].map((value) => producer.send({ topic: "t", messages: [{ value: value.repeat(60) }] }));
+    const flushed = producer.flush();
+    await broker.requestsSent(1);
+    expect(broker.requests[0]!.stamps.get(0)!.map((stamp) => stamp.baseSequence)).toEqual([0, 1]);
+    broker.requests[0]!.fail(new RivuletConnectionError("scripted:1", "connection lost"));
+    // Say the broker died after writing only the first batch, at offset 10, and others wrote up to 50 since.
+    await broker.requestsSent(2);
+    expect(broker.requests[1]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 0, baseSequence: 0, records: 1 }]);
+    broker.requests[1]!.respond({}, { 0: 10 });
+    await broker.requestsSent(3);
+    expect(broker.requests[2]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 0, baseSequence: 1, records: 1 }]);
+    broker.requests[2]!.respond({}, { 0: 50 });
+    expect((await Promise.all(sends)).map((result) => result[0]!.offset)).toEqual([10n, 50n]);
+    await flushed;
   });
 
   test("UNKNOWN_PRODUCER_ID for a request never written: the epoch is bumped and the batches are resent from sequence 0", async () => {
