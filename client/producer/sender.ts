@@ -158,11 +158,14 @@ export class Sender {
     const nowMs = Date.now();
     for (const batch of this.accumulator.expiredBatches(nowMs)) {
       if (batch.completed) continue;
+      // A batch that never got a producer id says why (InitProducerId failing, e.g. a broker without it).
+      const identityError = this.identity !== null && this.identity.value === null ? this.identity.lastError : null;
       const expired = (expiring: ProducerBatch): Error =>
         new RivuletDeliveryTimeoutError(
-          `${expiring.recordCount} record(s) for ${expiring.topic}/${expiring.partition} expired: ${nowMs - batch.createdMs} ms passed since ${expiring === batch ? "the batch" : "an earlier batch of the same request"} was created (delivery.timeout.ms ${this.options.deliveryTimeoutMs})`,
+          `${expiring.recordCount} record(s) for ${expiring.topic}/${expiring.partition} expired: ${nowMs - batch.createdMs} ms passed since ${expiring === batch ? "the batch" : "an earlier batch of the same request"} was created (delivery.timeout.ms ${this.options.deliveryTimeoutMs})${identityError === null || expiring.baseSequence >= 0 ? "" : `; no producer id: ${identityError.message}`}`,
           this.options.deliveryTimeoutMs,
           expiring.maybeWritten,
+          identityError === null || expiring.baseSequence >= 0 ? undefined : identityError,
         );
       if (batch.baseSequence >= 0) this.failStampedSet(this.accumulator.queue(batch.topic, batch.partition), expired);
       else this.failed(batch, expired(batch));
