@@ -8,6 +8,7 @@
 //              raw      pre-built 16 KiB batches (the same records) sent as pipelined Produce requests on one
 //                       Connection, 5 in flight: the ceiling of connection + broker, the baseline
 //              produce  producer.produce(topic, { value }) in a loop (no promise per record), then flush()
+//                       (default options: idempotent under acks=all, not under acks=1, which turns it off)
 //              one batch the same with max.request.size just above batch.size: one batch per request, so with
 //                       one request in flight per partition, one 16 KiB batch in flight (the cost of the ordering
 //                       rule without multi-batch requests)

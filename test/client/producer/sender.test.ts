@@ -71,6 +71,8 @@ class ScriptedBroker {
   /** The producer id InitProducerId hands out, and how often it was asked. */
   producerId = 4000;
   initRequests = 0;
+  /** Error code InitProducerId answers with (0: a producer id). */
+  initErrorCode = 0;
   private waiters: (() => void)[] = [];
   readonly connection: Connection;
 
@@ -82,6 +84,7 @@ class ScriptedBroker {
       request(api: { name: string }, body: ProduceRequestInput, options?: { expectResponse?: boolean }) {
         if (api.name === "InitProducerId") {
           broker.initRequests++;
+          if (broker.initErrorCode !== 0) return Promise.resolve({ throttleTimeMs: 0, errorCode: broker.initErrorCode, producerId: -1, producerEpoch: -1 });
           return Promise.resolve({ throttleTimeMs: 0, errorCode: 0, producerId: broker.producerId, producerEpoch: 0 });
         }
         return new Promise((resolve, reject) => {
@@ -427,6 +430,19 @@ describe("sender with idempotence", () => {
     expect(broker.requests[1]!.stamps.get(0)).toEqual([{ producerId: 4000, epoch: 1, baseSequence: 0, records: 1 }]);
     broker.requests[1]!.respond();
     expect((await next)[0]!.offset).toBe(0n);
+  });
+
+  test("InitProducerId refused: connect() rejects with the broker's error, and a batch that never got an id says why when it expires", async () => {
+    const broker = new ScriptedBroker();
+    broker.initErrorCode = ErrorCode.UNSUPPORTED_VERSION;
+    const producer = new Producer(fakeCluster(broker, 1), { ...IDEMPOTENT, "request.timeout.ms": 10, "delivery.timeout.ms": 30 });
+    await expect(producer.connect()).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED_VERSION });
+    const error = (await producer.send({ topic: "t", messages: [{ value: "v" }] }).catch((caught: unknown) => caught)) as RivuletError;
+    expect(error).toBeInstanceOf(RivuletDeliveryTimeoutError);
+    expect(error.definite).toBe(true);
+    expect(error.message).toMatch(/no producer id: InitProducerId/);
+    expect(broker.requests.length).toBe(0);
+    await producer.disconnect();
   });
 
   test("a send asking for acks other than all is refused while idempotence is on", async () => {
