@@ -30,7 +30,8 @@ const CHUNK_RECORDS = 2_500;
 const KILL_AFTER_CHUNKS: ReadonlySet<number> = new Set([8, 18, 30]);
 // Small segments: rolls (and their producer snapshots) happen throughout, so restarts replay from a snapshot.
 const SEGMENT_BYTES = 256 * 1024;
-const TEST_TIMEOUT_MS = 90_000;
+// The whole test, broker restarts included (a run takes a few seconds).
+const TEST_TIMEOUT_MS = 60_000;
 
 const root = fs.mkdtempSync(join(tmpdir(), "rivulet-sdk-idem-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
