@@ -392,9 +392,15 @@ async function main(): Promise<void> {
   console.log(table(rows, latencies, peakRssMb));
 }
 
+let exitCode = 0;
 try {
   await main();
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
 } finally {
   // Whatever is still running was started here: stop it by PID.
   for (const { pid } of [...started]) await stopServer(pid).catch(() => undefined);
 }
+// The nats client's pull-consumer timers can outlive its connection; the run is over.
+process.exit(exitCode);
