@@ -85,6 +85,7 @@ export { PRODUCER_OPTIONS } from "./producer/producer-options.ts";
 export type { ProducerOptions, ProducerOptionsInput } from "./producer/producer-options.ts";
 export { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError, RivuletMaybeWrittenError } from "./producer/errors.ts";
 export type { DeliveryCallback } from "./producer/accumulator.ts";
+export type { ProducerIdAndEpoch } from "./producer/idempotence.ts";
 export { murmur2, partitionForKey } from "./producer/murmur2.ts";
 export { CONSUMER_OPTIONS, Consumer, Message, RivuletCorruptRecordError, RivuletOffsetOutOfRangeError } from "./consumer/consumer.ts";
 export type {
