@@ -72,6 +72,8 @@ export type BrokerConfigResult<T> = { ok: true; value: T } | BrokerConfigFailure
 export interface BrokerConfig {
   host: string;
   port: number;
+  /** advertised.listeners: the address Metadata tells clients to use, or null for the listening address. */
+  advertised: { host: string; port: number } | null;
   dataDir: string;
   /** num.partitions: partitions of topics created without a count (auto-created or numPartitions -1). */
   numPartitions: number;
@@ -220,7 +222,7 @@ const TOPIC_DEFAULT_NAMES: ReadonlySet<string> = new Set([...Object.keys(BROKER_
 
 /** Every config name `--set` and config files accept, sorted. */
 export const BROKER_CONFIG_KEYS: readonly string[] = [
-  ...new Set(["listeners", "log.dirs", "log.dir", ...Object.keys(DEFINITIONS), ...TOPIC_DEFAULT_NAMES]),
+  ...new Set(["listeners", "advertised.listeners", "log.dirs", "log.dir", ...Object.keys(DEFINITIONS), ...TOPIC_DEFAULT_NAMES]),
 ].sort();
 
 /** One documented setting: name, default as written, and what it does (docs/cli.md and `rivulet broker --help`). */
@@ -234,6 +236,11 @@ export interface BrokerConfigDoc {
 export function brokerConfigDocs(): BrokerConfigDoc[] {
   const docs: BrokerConfigDoc[] = [
     { name: "listeners", defaultValue: `RIVULET://${BROKER_HOST_DEFAULT}:${BROKER_PORT_DEFAULT}`, doc: "The one address to listen on." },
+    {
+      name: "advertised.listeners",
+      defaultValue: "",
+      doc: "The address clients are told to connect to in Metadata (e.g. a proxy or NAT in front of the broker); empty: the listening address.",
+    },
     { name: "log.dirs", defaultValue: BROKER_DATA_DIR_DEFAULT, doc: "The data directory (one; log.dir is a synonym)." },
   ];
   for (const [name, def] of Object.entries(DEFINITIONS)) docs.push({ name, defaultValue: String(def.defaultValue), doc: def.doc });
@@ -328,6 +335,7 @@ export function resolveBrokerConfig(entries: readonly ConfigEntry[]): BrokerConf
   let host = BROKER_HOST_DEFAULT;
   let port = BROKER_PORT_DEFAULT;
   let dataDir = BROKER_DATA_DIR_DEFAULT;
+  let advertised: { host: string; port: number } | null = null;
   const typed: Record<string, number | boolean> = {};
   for (const [name, def] of Object.entries(DEFINITIONS)) typed[def.field] = def.defaultValue;
   const topicDefaults: Record<string, string> = {};
@@ -352,7 +360,17 @@ export function resolveBrokerConfig(entries: readonly ConfigEntry[]): BrokerConf
       const dirs = key === "log.dirs" ? entry.value.split(",").map((dir) => dir.trim()).filter((dir) => dir !== "") : [entry.value.trim()];
       if (dirs.length !== 1 || dirs[0] === "") return invalid(entry, "Rivulet keeps its data in exactly one directory");
       dataDir = dirs[0]!;
-    } else if (DEFINITIONS[key] !== undefined) {
+    } else if (key === "advertised.listeners") {
+      // Empty, as in Kafka, means "advertise what you listen on".
+      if (entry.value.trim() === "") {
+        advertised = null;
+      } else {
+        const parsed = parseListeners(entry);
+        if (!parsed.ok) return parsed;
+        advertised = parsed.value;
+      }
+    } else if (Object.hasOwn(DEFINITIONS, key)) {
+      // Own properties only: "constructor" must be an unknown name, not Object.prototype's member.
       const def = DEFINITIONS[key]!;
       const parsed = def.kind === "boolean" ? parseBoolean(entry) : parseNumber(entry, def);
       if (!parsed.ok) return parsed;
@@ -380,7 +398,7 @@ export function resolveBrokerConfig(entries: readonly ConfigEntry[]): BrokerConf
   }
   return {
     ok: true,
-    value: { ...(typed as unknown as BrokerConfig), host, port, dataDir, topicDefaults, explicitKeys: [...explicit].sort() },
+    value: { ...(typed as unknown as BrokerConfig), host, port, advertised, dataDir, topicDefaults, explicitKeys: [...explicit].sort() },
   };
 }
 

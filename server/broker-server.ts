@@ -41,6 +41,11 @@ export interface ServerOptions {
   autoCreateTopicsEnable?: boolean;
   /** num.partitions (default 1): partitions of an auto-created topic, and of CreateTopics with -1. */
   numPartitions?: number;
+  /**
+   * advertised.listeners: the address Metadata reports for this broker, when clients must reach it through
+   * something else (a proxy, a NAT). Default: the bound address and port.
+   */
+  advertised?: { host: string; port: number };
   /** How Fetch puts stored file ranges on the wire (default: sendfile(2), falling back to read+write where unavailable). */
   fileRangeSender?: FileRangeSender;
 }
@@ -70,8 +75,8 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
   const context: ServerContext = {
     broker,
     limits,
-    advertisedHost: options.host,
-    advertisedPort: options.port,
+    advertisedHost: options.advertised?.host ?? options.host,
+    advertisedPort: options.advertised?.port ?? options.port,
     autoCreateTopicsEnable: options.autoCreateTopicsEnable ?? true,
     numPartitions,
     fetchWaiters: new FetchWaiters(limits.fetchWaitersMax),
@@ -121,7 +126,8 @@ export async function startBrokerServer(broker: Broker, options: ServerOptions):
       },
     },
   });
-  context.advertisedPort = listener.port;
+  // Port 0 means "any": advertise the one bound, unless advertised.listeners names another.
+  if (options.advertised === undefined) context.advertisedPort = listener.port;
 
   // One timer for every connection: idle and header-read timeouts are checked here, not by per-socket timers.
   const sweepMs = Math.max(SWEEP_INTERVAL_MS_MIN, Math.min(SWEEP_INTERVAL_MS_MAX, Math.floor(Math.min(limits.connectionsMaxIdleMs, limits.requestHeaderTimeoutMs) / 4)));

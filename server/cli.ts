@@ -217,6 +217,7 @@ async function runBroker(args: readonly string[], io: CliIo): Promise<number> {
       autoCreateTopicsEnable: config.autoCreateTopicsEnable,
       numPartitions: config.numPartitions,
       fileRangeSender: config.sendfileEnable ? sendfileFileRangeSender : readFileRangeSender,
+      ...(config.advertised === null ? {} : { advertised: config.advertised }),
     });
   } catch (error) {
     await broker.close();

@@ -140,6 +140,18 @@ describe("resolveBrokerConfig", () => {
     });
   });
 
+  test("advertised.listeners is parsed like listeners and defaults to none", () => {
+    expect(resolved([]).advertised).toBeNull();
+    const config = resolved([set("listeners", "RIVULET://127.0.0.1:9192"), set("advertised.listeners", "RIVULET://localhost:19192")]);
+    expect(config.advertised).toEqual({ host: "localhost", port: 19192 });
+    expect(config.port).toBe(9192);
+    expect(refused([set("advertised.listeners", "localhost:19192")]).error).toBe("invalid_value");
+  });
+
+  test("names of Object.prototype members are unknown configs", () => {
+    for (const name of ["constructor", "__proto__", "toString"]) expect(refused([set(name, "1")]).error).toBe("unknown_config");
+  });
+
   test("unknown names are refused with the name and the source", () => {
     const failure = refused([{ key: "zookeeper.connect", value: "x", source: "server.properties" }]);
     expect(failure.error).toBe("unknown_config");

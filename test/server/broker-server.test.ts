@@ -60,6 +60,14 @@ describe("ApiVersions and Metadata", () => {
     expect(none.topics).toEqual([]);
   });
 
+  test("Metadata reports advertised.listeners instead of the bound address when it is set", async () => {
+    const { client, port } = await start({ advertised: { host: "localhost", port: 19192 } });
+    const c = await client();
+    const metadata = await c.request(MetadataApi, { topics: [], allowAutoTopicCreation: false });
+    expect(port).not.toBe(19192);
+    expect(metadata.brokers).toEqual([{ nodeId: 0, host: "localhost", port: 19192, rack: null }]);
+  });
+
   test("auto-create follows auto.create.topics.enable, num.partitions and the request's flag", async () => {
     const { client, broker } = await start({ numPartitions: 3 });
     const c = await client();
