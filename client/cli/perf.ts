@@ -25,7 +25,7 @@ import type { Consumer } from "../consumer/consumer.ts";
 import type { MessageBatch } from "../consumer/fetcher.ts";
 import type { Producer } from "../producer/producer.ts";
 import type { RecordMetadata } from "../records.ts";
-import { EXIT_FAILURE, EXIT_OK, type ClientCliIo, type CliOutput, UsageError, clientFor, integerFlag, keyValues, parseFlags, runCommand, write } from "./cli-io.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCliIo, type CliOutput, UsageError, clientFor, integerFlag, keyValues, parseFlags, runCommand, write } from "./cli-io.ts";
 
 /** Most records one perf run sends or reads (a bound on the run, not on the broker). */
 export const PERF_RECORDS_MAX = 1_000_000_000;
@@ -123,7 +123,7 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
     const [mode, ...rest] = argv;
     if (mode === undefined || mode === "--help" || mode === "-h") {
       await write(io.stdout, `${USAGE}\n`);
-      return mode === undefined ? 2 : EXIT_OK;
+      return mode === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (mode !== "produce" && mode !== "consume" && mode !== "e2e") throw new UsageError(`unknown perf command ${JSON.stringify(mode)}`);
     const { values } = parseFlags(expandListFlags(rest), FLAGS);
