@@ -80,6 +80,8 @@ rivulet perf produce --topic T --num-records N --record-size S --throughput R [o
   --throughput R            Records per second at most; -1 for no limit
   --producer-props K=V ...  Producer options by Kafka's names (batch.size=65536 linger.ms=5 acks=1 ...)
   --sync                    One record at a time: each waits for the previous one's acknowledgement
+  --warmup-records W        The first W of the N records are sent but left out of the summary (Kafka 4.0's flag):
+                            the first records pay for JIT compilation, connections and metadata
 
 rivulet perf consume --topic T --messages N [options]
   --topic T                 Topic to read from its earliest offset, every partition
@@ -111,6 +113,7 @@ const FLAGS = {
   "timeout-ms": { type: "string" },
   "idle-timeout-ms": { type: "string" },
   sync: { type: "boolean" },
+  "warmup-records": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -147,7 +150,9 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
       const throughput = required("throughput", integerFlag("throughput", values.throughput, -1, PERF_RECORDS_MAX));
       if (throughput === 0) throw new UsageError("--throughput must be -1 (no limit) or a positive rate");
       const producerProps = keyValues("producer-props", values["producer-props"]);
-      if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, values.sync === true, timeoutMs, io.stderr);
+      const warmupRecords = integerFlag("warmup-records", values["warmup-records"], 0, numRecords - 1) ?? 0;
+      if (mode !== "produce" && warmupRecords > 0) throw new UsageError("--warmup-records applies to perf produce");
+      if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, values.sync === true, warmupRecords, timeoutMs, io.stderr);
       else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), timeoutMs, io.stderr);
     }
     await write(io.stdout, json ? `${JSON.stringify(summary)}\n` : `${summaryLine(summary)}\n`);
@@ -333,7 +338,8 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "tim
 }
 
 // The send loop shared by produce and e2e: `numRecords` records paced by `throughput`, each with a delivery
-// callback; `stamp` (e2e) writes the send time into the value before each produce(). Resolves once every record
+// callback; `stamp` (e2e) writes the send time into the value before each produce(); `onWarmedUp` runs before
+// record `warmupRecords` is sent, and acks of earlier records reach `onAcked` with counted = false. Resolves once every record
 // is acknowledged or failed, or the time is up (then after at most DRAIN_MS_MAX more).
 async function sendLoop(
   producer: Producer,
@@ -342,9 +348,11 @@ async function sendLoop(
   value: Uint8Array,
   throughput: number,
   deadlineMs: number,
-  onAcked: ((sentUs: number) => void) | null,
+  onAcked: ((sentUs: number, counted: boolean) => void) | null,
   stamp: ((nowUs: number) => void) | null,
   sync = false,
+  warmupRecords = 0,
+  onWarmedUp: ((nowMs: number) => void) | null = null,
 ): Promise<{ errors: number; firstError: Error | null; timedOut: boolean; sent: number }> {
   const message = { value };
   let errors = 0;
@@ -370,7 +378,9 @@ async function sendLoop(
       nowMs = performance.now();
       sinceYield = 0;
     }
+    if (sent === warmupRecords && sent > 0 && onWarmedUp !== null) onWarmedUp(nowMs);
     const sentUs = nowMs * 1000;
+    const counted = sent >= warmupRecords;
     if (stamp !== null) stamp(sentUs);
     let settled: (() => void) | null = null;
     const acked = sync ? new Promise<void>((resolve) => (settled = resolve)) : null;
@@ -378,7 +388,7 @@ async function sendLoop(
       if (error !== null) {
         errors++;
         if (firstError === null) firstError = error;
-      } else if (onAcked !== null) onAcked(sentUs);
+      } else if (onAcked !== null) onAcked(sentUs, counted);
       if (settled !== null) (settled as () => void)();
     });
     if (taken !== undefined) {
@@ -407,6 +417,7 @@ async function produceRun(
   throughput: number,
   props: Record<string, string>,
   sync: boolean,
+  warmupRecords: number,
   timeoutMs: number,
   stderr: CliOutput,
 ): Promise<PerfSummary> {
@@ -415,7 +426,9 @@ async function produceRun(
   await producer.connect();
   try {
     const startMs = performance.now();
-    const stats = new LatencyStats(startMs);
+    // Replaced when the warm-up ends: the summary covers only the records after it.
+    let stats = new LatencyStats(startMs);
+    let measuredFromMs = startMs;
     const ticker = progress(stderr, () => stats.progressLine("sent", performance.now()));
     let result;
     try {
@@ -426,16 +439,21 @@ async function produceRun(
         value,
         throughput,
         startMs + timeoutMs,
-        (sentUs) => {
-          stats.record(performance.now() * 1000 - sentUs, 1, recordSize);
+        (sentUs, counted) => {
+          if (counted) stats.record(performance.now() * 1000 - sentUs, 1, recordSize);
         },
         null,
         sync,
+        warmupRecords,
+        (nowMs) => {
+          stats = new LatencyStats(nowMs);
+          measuredFromMs = nowMs;
+        },
       );
     } finally {
       ticker.stop();
     }
-    const elapsedMs = performance.now() - startMs;
+    const elapsedMs = performance.now() - measuredFromMs;
     if (result.firstError !== null) await write(stderr, `rivulet perf: ${result.errors} records failed; first: ${(result.firstError as Error).message}\n`);
     return summarize("produce", topic, stats, result.errors, elapsedMs, result.timedOut);
   } finally {

@@ -134,6 +134,22 @@ describe("rivulet perf against a broker", () => {
     checkSummary(JSON.parse(result.stdout) as PerfSummary, "produce", topic, 200, 100);
   });
 
+  test("produce --warmup-records leaves the first records out of the summary", async () => {
+    const topic = topicName("perf");
+    const result = await perf(["produce", "--topic", topic, "--num-records", "500", "--warmup-records", "200", "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "--bootstrap-server", broker.address, "--json"]);
+    expect(result.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(result.stdout) as PerfSummary, "produce", topic, 300, 100);
+    // All 500 were sent.
+    const admin = new Rivulet({ brokers: [broker.address] }).admin();
+    await admin.connect();
+    try {
+      const ends = await admin.listOffsets({ topic, at: "latest" });
+      expect(ends.reduce((sum, end) => sum + Number(end.offset), 0)).toBe(500);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   test("consume stops at --messages even when the topic holds more", async () => {
     const topic = topicName("perf");
     const server = ["--bootstrap-server", broker.address];
@@ -193,6 +209,8 @@ describe("rivulet perf usage", () => {
     [["produce", "--topic", "t", "--num-records", "1", "--record-size", "1", "--throughput", "-1", "--producer-props", "acks"], "takes key=value"],
     [["e2e", "--topic", "t", "--num-records", "1", "--record-size", "4", "--throughput", "-1"], "--record-size must be from 8"],
     [["consume", "--topic", "t"], "--messages is required"],
+    [["produce", "--topic", "t", "--num-records", "5", "--warmup-records", "5", "--record-size", "1", "--throughput", "-1"], "--warmup-records must be from 0 to 4"],
+    [["e2e", "--topic", "t", "--num-records", "5", "--warmup-records", "1", "--record-size", "8", "--throughput", "-1"], "--warmup-records applies to perf produce"],
     [["bogus"], "unknown perf command"],
     [["consume", "--topic", "t", "--messages", "1", "--nope"], "Unknown option"],
   ])("%j is a usage error", async (argv, message) => {
