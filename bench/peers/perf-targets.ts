@@ -8,7 +8,7 @@
 //   produce 100 B, acks=all (fsync before the ack), same batching (target >= 1,000,000 records/s)
 //   consume the acks=1 topic from the start                     (target >= 4,000,000 records/s)
 //   produce 1 KiB, acks=1                                        (target >= 1 GB/s of values)
-//   produce --sync 100 B, linger.ms 0, acks=1                    (target p50 <= 0.1 ms, p99 <= 0.25 ms)
+//   produce --sync 100 B, linger.ms 0, acks=1, after a warm-up   (target p50 <= 0.1 ms, p99 <= 0.25 ms)
 //   e2e 100 B at half the measured acks=1 rate                   (target p99 <= 5 ms)
 //   broker VmRSS after each, and VmHWM at the end                (target <= 200 MB)
 // --matrix adds produce 100 B acks=1 for linger.ms 0/1/5/20 x batch.size 16/64/256 KiB (MATRIX_RECORDS each).
@@ -33,7 +33,9 @@ const PROFILE_DIR = argValue("--profile");
 const MATRIX = process.argv.includes("--matrix");
 const SMALL_RECORDS = Math.round(1_000_000 * SCALE);
 const LARGE_RECORDS = Math.round(200_000 * SCALE);
-const SYNC_RECORDS = Math.round(5_000 * SCALE);
+const SYNC_RECORDS = Math.round(20_000 * SCALE);
+// Records sent before the measured ones in the --sync run (JIT compilation, connections, metadata).
+const SYNC_WARMUP_RECORDS = Math.round(10_000 * SCALE);
 const MATRIX_RECORDS = Math.round(500_000 * SCALE);
 const E2E_SECONDS = 5;
 const BUN = join(process.cwd(), "node_modules", ".bin", "bun");
@@ -92,7 +94,10 @@ async function main(): Promise<void> {
     row(`consume ${SMALL_RECORDS} x 100 B from the start`, await perf(["consume", "--topic", "targets-acks1", "--messages", String(SMALL_RECORDS), ...server]));
     const large = await perf(["produce", "--topic", "targets-1k", "--num-records", String(LARGE_RECORDS), "--record-size", "1024", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]);
     row(`produce ${LARGE_RECORDS} x 1 KiB, acks=1 (${((large.bytes / large.elapsedMs) * 1000 / 1e9).toFixed(3)} GB/s)`, large);
-    row(`produce --sync ${SYNC_RECORDS} x 100 B, linger.ms 0, acks=1`, await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]));
+    row(
+      `produce --sync ${SYNC_RECORDS} x 100 B after ${SYNC_WARMUP_RECORDS} warm-up, linger.ms 0, acks=1`,
+      await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS + SYNC_WARMUP_RECORDS), "--warmup-records", String(SYNC_WARMUP_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]),
+    );
     const half = Math.max(1, Math.round(acks1.recordsPerSec / 2));
     const e2eRecords = Math.max(1000, Math.round(half * E2E_SECONDS * SCALE));
     row(`e2e ${e2eRecords} x 100 B at ${half.toLocaleString("en-US")} records/s (half of acks=1)`, await perf(["e2e", "--topic", "targets-e2e", "--num-records", String(e2eRecords), "--record-size", "100", "--throughput", String(half), "--producer-props", ...batching, "acks=1", ...server]));

@@ -27,7 +27,8 @@
 //                              (the group's entries-read is checked to be the whole stream afterwards);
 //                     NATS     a durable pull consumer (ack policy none), consume() until every message came;
 //        latency    one acked publish at a time (LATENCY_SAMPLES of them, 100 B): Rivulet `perf produce --sync`
-//                   (linger.ms 0), Redis `redis-benchmark -c 1 -P 1 XADD`, NATS `request()` to the stream;
+//                   (linger.ms 0), Redis `redis-benchmark -c 1 -P 1 XADD`, NATS `request()` to the stream; the
+//                   JavaScript clients (Rivulet, NATS) first make LATENCY_WARMUP unmeasured publishes;
 //   4. stops everything it started by PID and prints one table (records/s, MB/s, latency p50/p99 of a single
 //      acked publish, Rivulet's ratio to each peer) and the broker's peak RSS.
 // Every loop is bounded in count, and every phase in time (PHASE_MS_MAX). MB is 1024 * 1024 bytes of values.
@@ -42,6 +43,9 @@ import type { PerfSummary } from "../../client/cli/perf.ts";
 
 const NATS_IN_FLIGHT = 2000;
 const LATENCY_SAMPLES = 5000;
+// Publishes made before the measured ones by the JavaScript clients (Rivulet's SDK, nats.js): their first ones
+// pay for JIT compilation; redis-benchmark is C and needs none.
+const LATENCY_WARMUP = 10_000;
 const PHASE_MS_MAX = 300_000;
 const START_MS_MAX = 20_000;
 const BYTES_PER_MB = 1024 * 1024;
@@ -198,7 +202,25 @@ async function runRivulet(rows: Row[], latencies: LatencyRow[]): Promise<{ peakR
       sampleRss();
     }
     for (const acks of ["1", "all"]) {
-      const s = await rivuletPerf(["produce", "--topic", `peers-latency-${acks}`, "--num-records", String(LATENCY_SAMPLES), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", `acks=${acks}`, "--bootstrap-server", server]);
+      const s = await rivuletPerf([
+        "produce",
+        "--topic",
+        `peers-latency-${acks}`,
+        "--num-records",
+        String(LATENCY_SAMPLES + LATENCY_WARMUP),
+        "--warmup-records",
+        String(LATENCY_WARMUP),
+        "--record-size",
+        "100",
+        "--throughput",
+        "-1",
+        "--sync",
+        "--producer-props",
+        "linger.ms=0",
+        `acks=${acks}`,
+        "--bootstrap-server",
+        server,
+      ]);
       latencies.push({ system: `Rivulet acks=${acks}`, p50Ms: s.latencyP50Ms, p99Ms: s.latencyP99Ms });
     }
     sampleRss();
@@ -331,10 +353,10 @@ async function runNats(rows: Row[], latencies: LatencyRow[]): Promise<void> {
     await jsm.streams.add({ name: "LATENCY", subjects: ["latency"], storage: StorageType.File, num_replicas: 1 });
     const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     const value = new Uint8Array(100).fill(120);
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    for (let i = 0; i < LATENCY_WARMUP + LATENCY_SAMPLES; i++) {
       const t0 = performance.now();
       await nc.request("latency", value, { timeout: 5_000 });
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+      if (i >= LATENCY_WARMUP) histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
     }
     latencies.push({ system: "NATS JetStream request", p50Ms: histogram.getValueAtPercentile(50) / 1000, p99Ms: histogram.getValueAtPercentile(99) / 1000 });
   } finally {
