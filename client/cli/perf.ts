@@ -21,6 +21,7 @@
 // PERF_TIMEOUT_MS_DEFAULT: a run that passes it stops sending, waits at most DRAIN_MS_MAX, and reports what it
 // got, with "timedOut": true).
 import { build, type Histogram } from "hdr-histogram-js";
+import { MESSAGE_MAX_BYTES_DEFAULT } from "../../core/limits.ts";
 import type { Consumer } from "../consumer/consumer.ts";
 import type { MessageBatch } from "../consumer/fetcher.ts";
 import type { Producer } from "../producer/producer.ts";
@@ -29,8 +30,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCliIo, type CliOutput, Us
 
 /** Most records one perf run sends or reads (a bound on the run, not on the broker). */
 export const PERF_RECORDS_MAX = 1_000_000_000;
-/** Largest --record-size: the broker's default largest batch is 1 MiB, and a record must fit in one. */
-export const PERF_RECORD_BYTES_MAX = 1024 * 1024 - 1024;
+/** Largest --record-size: a record must fit in a batch under the broker's default message.max.bytes, with room for the batch and record overhead. */
+export const PERF_RECORD_BYTES_MAX = MESSAGE_MAX_BYTES_DEFAULT - 1024;
 /** Default bound on one run's time from its first record. */
 export const PERF_TIMEOUT_MS_DEFAULT = 10 * 60 * 1000;
 /** Kafka's consumer perf --timeout default: a consume run ends when no record arrived for this long. */
