@@ -20,7 +20,15 @@ export const BOOTSTRAP_SERVER_DEFAULT = "127.0.0.1:9192";
 export interface CliOutput {
   write(chunk: string): boolean | void;
   /** Optional backpressure: when write() returned false, the clients wait for "drain" before writing more. */
-  once?(event: "drain", listener: () => void): unknown;
+  once?(event: "drain" | "close" | "error", listener: () => void): unknown;
+  /** Optional: the clients listen for "error" while they run, so a closed pipe ends them instead of crashing. */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  off?(event: "error" | "drain" | "close", listener: (...args: never[]) => void): unknown;
+}
+
+/** The reader of the output went away (a closed pipe, as `rivulet consume ... | head`): stop quietly. */
+export class OutputClosedError extends Error {
+  override name = "OutputClosedError";
 }
 
 /** The streams of a command-line client: `process.stdin`, `process.stdout`, `process.stderr`, or a test's. */
@@ -92,9 +100,51 @@ export function clientFor(bootstrapServer: string | undefined, clientId: string)
 
 /** Writes `text` and waits for the stream to drain when it asks to (bounded memory for large outputs). */
 export async function write(stream: CliOutput, text: string): Promise<void> {
-  if (stream.write(text) === false && stream.once !== undefined) {
-    await new Promise<void>((resolve) => stream.once!("drain", resolve));
+  let accepted: boolean | void;
+  try {
+    accepted = stream.write(text);
+  } catch (error) {
+    if (isClosedPipe(error)) throw new OutputClosedError("output closed");
+    throw error;
   }
+  if (accepted === false && stream.once !== undefined) {
+    // A pipe whose reader left never drains: "close" or "error" (EPIPE) ends the wait too.
+    let closed = false;
+    await new Promise<void>((resolve) => {
+      const onDrain = (): void => {
+        stream.off?.("close", onClose);
+        stream.off?.("error", onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        closed = true;
+        stream.off?.("drain", onDrain);
+        stream.off?.("close", onClose);
+        stream.off?.("error", onClose);
+        resolve();
+      };
+      stream.once!("drain", onDrain);
+      stream.once!("close", onClose);
+      stream.once!("error", onClose);
+    });
+    if (closed) throw new OutputClosedError("output closed");
+  }
+}
+
+/** True for the errors a write to a pipe whose reader is gone raises. */
+export function isClosedPipe(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || code === "ERR_STREAM_WRITE_AFTER_END";
+}
+
+/** Calls `onClosed` when `stream` reports a closed pipe while the command runs; returns the unsubscribe. */
+export function watchOutput(stream: CliOutput, onClosed: () => void): () => void {
+  if (stream.on === undefined || stream.off === undefined) return () => undefined;
+  const listener = (error: Error): void => {
+    if (isClosedPipe(error)) onClosed();
+  };
+  stream.on("error", listener);
+  return () => stream.off!("error", listener);
 }
 
 /** Runs a command body: usage errors print usage and exit 2, SDK errors print one line and exit 1. */

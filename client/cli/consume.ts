@@ -6,7 +6,7 @@
 //   rivulet consume rides --from-beginning --print-key --max-messages 10
 //   rivulet consume rides --partition 2 --offset 1500 --print-offset --timeout-ms 5000
 import type { Consumer } from "../consumer/consumer.ts";
-import { EXIT_OK, type ClientCliIo, UsageError, clientFor, integerFlag, parseFlags, runCommand, write } from "./cli-io.ts";
+import { EXIT_OK, type ClientCliIo, OutputClosedError, UsageError, clientFor, integerFlag, parseFlags, runCommand, watchOutput, write } from "./cli-io.ts";
 
 const USAGE = `Usage: rivulet consume TOPIC [options]
 
@@ -68,6 +68,12 @@ export async function runConsume(argv: readonly string[], io: ClientCliIo & { si
       const idle = idleTimer(consumer, timeoutMs);
       const onAbort = (): void => void consumer.stop();
       io.signal?.addEventListener("abort", onAbort, { once: true });
+      // `rivulet consume ... | head`: the reader left; stop like Kafka's does, without an error.
+      let outputClosed = false;
+      const unwatch = watchOutput(io.stdout, () => {
+        outputClosed = true;
+        void consumer.stop();
+      });
       try {
         idle.reset();
         for await (const batch of io.signal?.aborted === true ? [] : consumer.batches()) {
@@ -81,11 +87,15 @@ export async function runConsume(argv: readonly string[], io: ClientCliIo & { si
             out += `${message.value === null ? "null" : decoder.decode(message.value)}\n`;
           }
           processed += messages.length;
+          if (outputClosed) break;
           await write(io.stdout, out);
           if (maxMessages !== undefined && processed >= maxMessages) break;
         }
+      } catch (error) {
+        if (!(error instanceof OutputClosedError)) throw error;
       } finally {
         idle.clear();
+        unwatch();
         io.signal?.removeEventListener("abort", onAbort);
       }
     } finally {

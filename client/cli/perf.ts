@@ -11,10 +11,12 @@
 // What the latencies mean (all in milliseconds, recorded in microseconds):
 //   produce  from produce() of a record to its delivery callback (Kafka's ProducerPerformance);
 //   consume  how long each batch took to arrive after the previous one was handed over (poll latency);
-//   e2e      from just before produce() to the consumer seeing the record: the producer writes
-//            performance.timeOrigin + performance.now() (float64, microseconds) into the first 8 bytes of the
-//            value, the consumer subtracts it from its own clock. Producer and consumer run in this one process,
-//            so the clocks are the same clock.
+//   e2e      from just before produce() to the consumer seeing the record: the producer writes performance.now()
+//            in microseconds (float64) into the first 8 bytes of the value, the consumer subtracts it from its own
+//            reading. Producer and consumer run in this one process and on one thread, so it is one clock (and
+//            a produce burst delays reading: docs/benchmarks/perf.md).
+// `perf produce --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag): they pay
+// for JIT compilation and metadata, and dominate a short run's p99.
 // MB is 1024 * 1024 bytes of record values, as in Kafka's tools.
 //
 // Every run is bounded: in records (the count flags, at most PERF_RECORDS_MAX) and in time (--timeout-ms, default

@@ -1,7 +1,8 @@
 // The command-line clients (topics, produce, consume) against a real in-process broker, through their run()
 // functions with in-memory streams: what they print, their exit codes, and that records make the round trip.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type ClientCliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, lines } from "../../../client/cli/cli-io.ts";
+import { EventEmitter } from "node:events";
+import { type ClientCliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, OutputClosedError, lines, write } from "../../../client/cli/cli-io.ts";
 import { runConsume } from "../../../client/cli/consume.ts";
 import { runProduce } from "../../../client/cli/produce.ts";
 import { runTopics } from "../../../client/cli/topics.ts";
@@ -133,6 +134,27 @@ describe("rivulet produce and consume", () => {
     expect((await run(runProduce, [])).code).toBe(EXIT_USAGE);
     expect((await run(runProduce, [topic, "--acks", "2", ...server()])).code).toBe(EXIT_USAGE);
     expect((await run(runConsume, [topic, "--offset", "3", ...server()])).code).toBe(EXIT_USAGE);
+  });
+
+  test("consume into a pipe whose reader left (EPIPE) stops quietly with exit 0", async () => {
+    const topic = topicName("cli");
+    await run(runTopics, ["create", "--topic", topic, ...server()]);
+    await run(runProduce, [topic, ...server()], ["a\nb\nc\n"]);
+    // A stdout like a full pipe whose reader is gone: write() says "full", then "error" EPIPE, never "drain".
+    const stdout = Object.assign(new EventEmitter(), {
+      write: () => {
+        queueMicrotask(() => stdout.emit("error", Object.assign(new Error("broken pipe"), { code: "EPIPE" })));
+        return false;
+      },
+    });
+    let err = "";
+    const io: ClientCliIo = { stdin: [], stdout: stdout as unknown as ClientCliIo["stdout"], stderr: { write: (chunk: string) => void (err += chunk) } };
+    const code = await within(runConsume([topic, "--from-beginning", ...server()], io), WAIT_MS, "consume into a closed pipe");
+    expect(code).toBe(EXIT_OK);
+    expect(err).toBe("Processed a total of 3 messages\n");
+    // write() itself: a synchronous EPIPE is an OutputClosedError.
+    const throwing = { write: () => { throw Object.assign(new Error("broken pipe"), { code: "EPIPE" }); } };
+    await expect(write(throwing, "x")).rejects.toBeInstanceOf(OutputClosedError);
   });
 
   test("lines() splits chunks at newlines, keeps a last unterminated line, strips CR", async () => {
