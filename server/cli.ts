@@ -24,6 +24,11 @@ import {
 } from "./broker-config.ts";
 import { type BrokerServer, startBrokerServer } from "./broker-server.ts";
 import { dumpIndexFile, dumpLogSegment } from "./dump-log.ts";
+import type { ClientCliIo } from "../client/cli/cli-io.ts";
+import { runConsume } from "../client/cli/consume.ts";
+import { runPerf } from "../client/cli/perf.ts";
+import { runProduce } from "../client/cli/produce.ts";
+import { runTopics } from "../client/cli/topics.ts";
 import { readFileRangeSender } from "./file-range.ts";
 import { sendfileAvailable, sendfileFileRangeSender } from "./sendfile.ts";
 
@@ -67,9 +72,13 @@ const USAGE = `Usage: rivulet <command> [options]
 
 Commands:
   broker     Run a broker (rivulet broker --help)
+  topics     Create, list, describe, alter and delete topics (rivulet topics --help)
+  produce    Send lines from stdin as records (rivulet produce --help)
+  consume    Print records of a topic (rivulet consume --help)
+  perf       Measure produce, consume and end-to-end throughput and latency (rivulet perf --help)
   dump-log   Print the batches of segment files (rivulet dump-log --help)
 
-Docs: docs/cli.md`;
+Docs: docs/cli.md, docs/cli-clients.md`;
 
 const BROKER_USAGE = `Usage: rivulet broker [options]
 
@@ -95,6 +104,15 @@ entries of .index and .timeindex files.
   --print-data-log   Also print every record (offset, timestamp, key, value, headers)
   --files A,B        Files to dump (Kafka's spelling; positional FILEs work too)`;
 
+/** The process's streams for a client command, and an abort signal raised by SIGINT or SIGTERM. */
+function processClientIo(): ClientCliIo & { signal: AbortSignal } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+}
+
 /** Runs the `rivulet` command with `argv` (without the program names) and returns its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -103,6 +121,15 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runBroker(rest, io);
     case "dump-log":
       return runDumpLog(rest, io);
+    // The client commands are the SDK's (client/cli/); they get the process's streams, and stop on SIGINT/SIGTERM.
+    case "topics":
+      return runTopics(rest, processClientIo());
+    case "produce":
+      return runProduce(rest, processClientIo());
+    case "consume":
+      return runConsume(rest, processClientIo());
+    case "perf":
+      return runPerf(rest, processClientIo());
     case undefined:
     case "help":
     case "--help":

@@ -23,7 +23,7 @@ export interface CliOutput {
   once?(event: "drain" | "close" | "error", listener: () => void): unknown;
   /** Optional: the clients listen for "error" while they run, so a closed pipe ends them instead of crashing. */
   on?(event: "error", listener: (error: Error) => void): unknown;
-  off?(event: "error" | "drain" | "close", listener: (...args: never[]) => void): unknown;
+  off?(event: "error" | "drain" | "close", listener: (error: Error) => void): unknown;
 }
 
 /** The reader of the output went away (a closed pipe, as `rivulet consume ... | head`): stop quietly. */

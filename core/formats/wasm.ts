@@ -26,7 +26,7 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-const module = new WebAssembly.Module(decodeBase64(WASM_BASE64) as BufferSource);
+const module = new WebAssembly.Module(decodeBase64(WASM_BASE64) as Uint8Array<ArrayBuffer>);
 const instance = new WebAssembly.Instance(module, {
   env: {
     abort(_message: number, _file: number, line: number, column: number): void {
