@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "../formats/crc32c.ts";
 import { type Result, err, ok } from "../formats/result.ts";
-import { TEMPORARY_FILE_SUFFIX, syncDirectory } from "./durable-file.ts";
+import { TEMPORARY_FILE_SUFFIX, readBoundedFile, writeFileAtomically } from "./durable-file.ts";
 import { type Offset, asOffset } from "./offsets.ts";
 import {
   type BatchMetadata,
@@ -186,16 +186,9 @@ export function listSnapshotOffsets(dir: string): Offset[] {
 
 /** Reads and decodes the snapshot at `offset` in `dir`; the size is checked before anything is read. */
 export function readProducerSnapshot(dir: string, offset: Offset): Result<ProducerSnapshot, SnapshotError> {
-  const path = join(dir, snapshotFileName(offset));
-  let size: number;
-  try {
-    size = fs.statSync(path).size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return err("missing");
-    throw error;
-  }
-  if (size > SNAPSHOT_BYTES_MAX) return err("too_large");
-  const decoded = decodeProducerSnapshot(new Uint8Array(fs.readFileSync(path)));
+  const bytes = readBoundedFile(join(dir, snapshotFileName(offset)), SNAPSHOT_BYTES_MAX);
+  if (!bytes.ok) return bytes;
+  const decoded = decodeProducerSnapshot(bytes.value);
   if (decoded.ok && decoded.value.offset !== offset) return err("malformed");
   return decoded;
 }
@@ -205,18 +198,7 @@ export function readProducerSnapshot(dir: string, offset: Offset): Result<Produc
  * off the event loop), then removes all but the SNAPSHOTS_KEPT newest snapshots.
  */
 export async function writeProducerSnapshot(dir: string, offset: Offset, bytes: Uint8Array): Promise<void> {
-  const path = join(dir, snapshotFileName(offset));
-  const temporary = path + TEMPORARY_FILE_SUFFIX;
-  const fd = fs.openSync(temporary, "w", 0o644);
-  try {
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, path);
-  await syncDirectory(dir);
+  await writeFileAtomically(dir, snapshotFileName(offset), bytes);
   const offsets = listSnapshotOffsets(dir);
   for (const old of offsets.slice(0, Math.max(0, offsets.length - SNAPSHOTS_KEPT))) removeSnapshot(dir, old);
 }
