@@ -22,6 +22,7 @@ import { ProduceApi } from "../core/formats/protocol/produce.ts";
 import { encodeRecordBatch, validateRecordBatch } from "../core/formats/record-batch.ts";
 import { startBrokerServer } from "../server/broker-server.ts";
 import { RawClient } from "../test/e2e/raw-client.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 const BURST = 256;
 const PRODUCES = 64;
@@ -117,15 +118,7 @@ group(`produce acks=1 (${PRODUCES} requests of one ${batch.byteLength}-byte batc
 
 const result = await run();
 
-const medians = new Map<string, number>();
-const minimums = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    medians.set(r.name, r.stats.p50);
-    minimums.set(r.name, r.stats.min);
-  }
-}
+const { medians, minimums } = rowStats(result);
 const times = (stats: Map<string, number>, row: string, baseline: string) => {
   const a = stats.get(row);
   const b = stats.get(baseline);

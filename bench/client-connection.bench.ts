@@ -21,6 +21,7 @@ import { encodeRecordBatch } from "../core/formats/record-batch.ts";
 import { startBrokerServer } from "../server/broker-server.ts";
 import { Connection } from "../client/connection.ts";
 import { RawClient } from "../test/e2e/raw-client.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 const METADATA_REQUESTS = 100;
 const PRODUCE_REQUESTS = 16;
@@ -67,15 +68,7 @@ group(`produce 64KiB x${PRODUCE_REQUESTS}`, () => {
 
 const result = await run();
 
-const medians = new Map<string, number>();
-const minimums = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    medians.set(r.name, r.stats.p50);
-    minimums.set(r.name, r.stats.min);
-  }
-}
+const { medians, minimums } = rowStats(result);
 const ratio = (stats: Map<string, number>, row: string, baseline: string) => {
   const a = stats.get(row);
   const b = stats.get(baseline);

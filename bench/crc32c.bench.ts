@@ -6,6 +6,7 @@ import { crc32c as nativeCrc32c } from "@node-rs/crc32";
 import { bench, do_not_optimize, group, run } from "mitata";
 import { crc32c, crc32cTs, crc32cWasm } from "../core/formats/crc32c.ts";
 import { arena, heap, wasm } from "../core/formats/wasm.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 type Kernel = (ptr: number, len: number, seed: number) => number;
 const kernelThreeWay = wasm.crc32c as Kernel;
@@ -56,15 +57,7 @@ const result = await run();
 // Summary from this run: GB/s per row at each size, and speed relative to the TS twin at the same size. Shown
 // for the fastest sample (mitata's min) and the median: on this shared 2-core machine other engineers' builds
 // push the load average far above 2, medians swing several-fold between runs, and the min is the stable figure.
-const fastest = new Map<string, number>();
-const medians = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    fastest.set(r.name, r.stats.min);
-    medians.set(r.name, r.stats.p50);
-  }
-}
+const { medians, minimums: fastest } = rowStats(result);
 const rows = ["wasm 3-way resident", "wasm 1-lane resident", "wasm copy+kernel", "ts twin", "crc32c default", "@node-rs/crc32"];
 for (const [label, times] of [["fastest sample (min)", fastest], ["median", medians]] as const) {
   console.log(`\n${label}: GB/s (x TS twin)`);

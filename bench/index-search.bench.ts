@@ -16,6 +16,7 @@ import {
   writeTimeIndexEntry,
 } from "../core/formats/index-search.ts";
 import { arena, heap } from "../core/formats/wasm.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 const COUNTS = [1000, 64 * 1024, 1024 * 1024];
 const TARGETS = 4096; // power of two: the cursor wraps with a mask
@@ -95,15 +96,7 @@ const result = await run();
 
 // Summary from this run: ns per lookup and speed relative to the TS twin of the same index and size, for the
 // fastest sample (mitata's min, the stable figure on this shared machine) and the median.
-const fastest = new Map<string, number>();
-const medians = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    fastest.set(r.name, r.stats.min);
-    medians.set(r.name, r.stats.p50);
-  }
-}
+const { medians, minimums: fastest } = rowStats(result);
 const rows = ["ts twin", "wasm resident", "wasm copy+kernel"];
 const time = (ns: number) => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(1)} ns`);
 for (const [label, times] of [["fastest sample (min)", fastest], ["median", medians]] as const) {

@@ -25,6 +25,7 @@ import { compressLz4Frame, decompressLz4Frame } from "../core/formats/lz4-frame.
 import { arena, heap } from "../core/formats/wasm.ts";
 import { xxh32 } from "../core/formats/xxhash32.ts";
 import { eventsNdjson } from "./data.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 const INPUT_BYTES = 64 * 1024;
 const input = eventsNdjson(INPUT_BYTES, 42);
@@ -102,15 +103,7 @@ const reference = {
   decompressMBps: Math.max(referenceBefore.decompressMBps, referenceAfter.decompressMBps),
 };
 
-const medians = new Map<string, number>();
-const fastest = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    medians.set(r.name, r.stats.p50);
-    fastest.set(r.name, r.stats.min);
-  }
-}
+const { medians, minimums: fastest } = rowStats(result);
 // MB/s as lz4 reports it (10^6 bytes per second), from the fastest and the median time per call.
 const mbps = (name: string) => (INPUT_BYTES / fastest.get(name)!) * 1000;
 const mbpsMedian = (name: string) => (INPUT_BYTES / medians.get(name)!) * 1000;

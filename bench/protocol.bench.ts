@@ -18,6 +18,7 @@ import { FetchApi, type FetchResponseInput } from "../core/formats/protocol/fetc
 import { FRAME_LENGTH_BYTES, FrameReader, concatFrameParts, encodeFrame } from "../core/formats/protocol/frame.ts";
 import { decodeRequest } from "../core/formats/protocol/messages.ts";
 import { ProduceApi, type ProduceRequestInput } from "../core/formats/protocol/produce.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 function bytesOf(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -116,15 +117,7 @@ const result = await run();
 
 // Ratios from the medians and from the minimums of this run: on a shared, loaded machine the minimum (the fastest
 // iteration observed) is the better estimate of the undisturbed cost; both are printed so the reader can judge.
-const medians = new Map<string, number>();
-const minimums = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    medians.set(r.name, r.stats.p50);
-    minimums.set(r.name, r.stats.min);
-  }
-}
+const { medians, minimums } = rowStats(result);
 const ratio = (stats: Map<string, number>, row: string, baseline: string) => {
   const a = stats.get(row);
   const b = stats.get(baseline);

@@ -17,6 +17,7 @@ import {
   validateRecordBatch,
 } from "../core/formats/record-batch.ts";
 import { arena, heap, wasm } from "../core/formats/wasm.ts";
+import { rowStats } from "./mitata-stats.ts";
 
 type Kernel = (...args: number[]) => number;
 const kernels = wasm as unknown as { recordBatchComputeCrc: Kernel; recordBatchScanRecords: Kernel };
@@ -97,15 +98,7 @@ group("validate parts", () => {
 const result = await run();
 
 // Medians, and minimums: on a shared, loaded machine the minimum is the steadier estimate of the unloaded cost.
-const medians = new Map<string, number>();
-const minimums = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) {
-    if (!r.stats) continue;
-    medians.set(r.name, r.stats.p50);
-    minimums.set(r.name, r.stats.min);
-  }
-}
+const { medians, minimums } = rowStats(result);
 
 function report(baseline: string, names: string[]): void {
   const baseMedian = medians.get(baseline)!;
