@@ -4,9 +4,12 @@
 //   validate only        baseline: validateRecordBatch on every batch (the WASM CRC-32C + record walk, no records
 //                        built): the least any consumer that checks CRCs must do.
 //   decodeRecordBatch    core/formats' decoder: validate + an object per record (numbers, header arrays).
-//   PartitionRecords     what the consumer runs: frame walk on arrival, then validate + one Message per record
-//                        (bigint offset, shared empty header list), taken max.poll.records at a time.
-//   ... check.crcs=false the same without the CRC (the TypeScript record walk instead of the WASM one).
+//   PartitionRecords     what the consumer runs: frame walk on arrival, then CRC-32C + one pass that checks each
+//                        record and makes its Message (positions; key/value/headers/bigint made on first read),
+//                        taken max.poll.records at a time, every value read (as a consumer would).
+//   ... check.crcs=false the same without the CRC.
+//   ... (before)         with CONSUMER_BENCH_BEFORE=<dir of another checkout, built>: that checkout's
+//                        PartitionRecords in the same run, for before/after ratios (docs/benchmarks/consumer.md).
 //
 // Run: `node scripts/build-wasm.mjs && npx bun bench/consumer.bench.ts`. The end-to-end throughput (broker, network,
 // SDK on Bun and Node) is bench/consumer-e2e.bench.mjs.
@@ -14,6 +17,25 @@ import { bench, do_not_optimize, group, run, summary } from "mitata";
 import { PartitionRecords } from "../client/consumer/partition-records.ts";
 import { type RecordInput, decodeRecordBatch, encodeRecordBatch, validateRecordBatch } from "../core/formats/record-batch.ts";
 import { patchBaseOffset, readBatchFrameUnchecked } from "../core/formats/record-batch-header.ts";
+
+// An older PartitionRecords to compare with, from another checkout (its own wasm build), when asked for.
+type PartitionRecordsClass = typeof PartitionRecords;
+const beforeDir = process.env.CONSUMER_BENCH_BEFORE;
+const Before: PartitionRecordsClass | null =
+  beforeDir === undefined ? null : ((await import(`${beforeDir}/client/consumer/partition-records.ts`)) as { PartitionRecords: PartitionRecordsClass }).PartitionRecords;
+
+// Takes every message of an answer, reading each value (what any consumer does; values are made on first read).
+function consumeAll(Class: PartitionRecordsClass, bytes: Uint8Array, records: number, checkCrcs: boolean): number {
+  const answer = new Class("t", 0, 0, records, bytes, checkCrcs);
+  let valueBytes = 0;
+  for (;;) {
+    const messages = answer.take(MAX_POLL_RECORDS);
+    if (messages.length === 0) break;
+    for (const message of messages) valueBytes += message.value?.length ?? 0;
+    do_not_optimize(messages);
+  }
+  return valueBytes;
+}
 
 const ANSWER_BYTES = 1024 * 1024;
 const BATCH_BYTES = 64 * 1024;
@@ -66,22 +88,12 @@ for (const size of [100, 1024]) {
       bench(`decodeRecordBatch ${size}B`, () => {
         eachBatch(bytes, (batch) => do_not_optimize(decodeRecordBatch(batch, { allowOffsetGaps: true })));
       });
-      bench(`PartitionRecords ${size}B`, () => {
-        const answer = new PartitionRecords("t", 0, 0, records, bytes, true);
-        for (;;) {
-          const messages = answer.take(MAX_POLL_RECORDS);
-          if (messages.length === 0) break;
-          do_not_optimize(messages);
-        }
-      });
-      bench(`PartitionRecords check.crcs=false ${size}B`, () => {
-        const answer = new PartitionRecords("t", 0, 0, records, bytes, false);
-        for (;;) {
-          const messages = answer.take(MAX_POLL_RECORDS);
-          if (messages.length === 0) break;
-          do_not_optimize(messages);
-        }
-      });
+      bench(`PartitionRecords ${size}B`, () => do_not_optimize(consumeAll(PartitionRecords, bytes, records, true)));
+      bench(`PartitionRecords check.crcs=false ${size}B`, () => do_not_optimize(consumeAll(PartitionRecords, bytes, records, false)));
+      if (Before !== null) {
+        bench(`PartitionRecords ${size}B (before)`, () => do_not_optimize(consumeAll(Before, bytes, records, true)));
+        bench(`PartitionRecords check.crcs=false ${size}B (before)`, () => do_not_optimize(consumeAll(Before, bytes, records, false)));
+      }
     });
   });
 }

@@ -3,20 +3,34 @@
 //
 //   records := batch* partial?      batches back to back; the last may be cut short by the size limits
 //   batch   := baseOffset i64 | length i32 | ... (61-byte header, core/formats/record-batch-header.ts) | records
+//   record  := length varint | attributes i8 | timestampDelta varlong | offsetDelta varint
+//              | keyLength varint | key | valueLength varint | value | headersCount varint | header*
 //
 // Two passes over the bytes, for two reasons:
 //   1. On arrival, only the batch frames are walked (lengths, offsets; no CRC, no records), which is cheap and
 //      tells the fetcher where the next fetch starts, so that fetch can fly while the user reads this one.
-//   2. On delivery, each batch is checked in full (CRC-32C when check.crcs, every record's framing) by the WASM
-//      kernel and decoded; a corrupt batch stops the partition there, with nothing after it delivered.
+//   2. On delivery, each batch is checked in full (CRC-32C when check.crcs, then every record's framing) and
+//      decoded in the same walk: one pass that checks a record and makes its Message (issue 7: validating first
+//      and walking again cost a second pass per record). A corrupt batch stops the partition there, with nothing
+//      of it or after it delivered (the Messages already made for it are dropped).
+// A Message holds positions, not views: key, value, headers and the bigint offset are made when first read, so a
+// consumer that reads only values pays for one view per record.
 // The first batch may start before the fetch offset (the broker sends the batch that holds it): records before
 // the offset are skipped. Control batches (transaction markers) advance the position and deliver nothing.
-import { ATTRIBUTE_CODEC_MASK, ATTRIBUTE_CONTROL_BIT, RECORD_BATCH_HEADER_BYTES, readBatchFrameUnchecked } from "../../core/formats/record-batch-header.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  ATTRIBUTE_CODEC_MASK,
+  ATTRIBUTE_CONTROL_BIT,
+  ATTRIBUTE_TIMESTAMP_TYPE_BIT,
+  RECORD_BATCH_HEADER_BYTES,
+  readBatchFrameUnchecked,
+} from "../../core/formats/record-batch-header.ts";
 import type { RecordBatchHeader } from "../../core/formats/record-batch-header.ts";
 import { CODEC_NONE, decompressRecords } from "../../core/formats/codecs.ts";
-import { type RecordBatchError, type RecordHeader, RecordCursor, openRecordCursor, scanRecordsTs } from "../../core/formats/record-batch.ts";
+import { crc32c } from "../../core/formats/crc32c.ts";
+import { RECORD_BODY_BYTES_MIN, type RecordBatchError, type RecordHeader } from "../../core/formats/record-batch.ts";
 import { type Result, err, ok } from "../../core/formats/result.ts";
-import { VarintCursor, readVarint } from "../../core/formats/varint.ts";
+import { VarintCursor, readVarint, readVarlong } from "../../core/formats/varint.ts";
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { type ConsumedMessage, text } from "../records.ts";
 
@@ -25,17 +39,58 @@ const textDecoder = new TextDecoder();
 /** Headers of a record that has none: one frozen empty list shared by every such message (no allocation). */
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]) as readonly RecordHeader[];
 
-/** One consumed record, with helpers to read its value and key as text. */
+// A lazily made part not made yet (undefined never is a part's value: parts are views, null, or a list).
+const NOT_MADE = undefined;
+
+/**
+ * One consumed record, with helpers to read its value and key as text. Key, value, headers and the bigint offset
+ * are made on first read from positions in the fetched bytes (and kept, so each read returns the same object).
+ */
 export class Message implements ConsumedMessage {
+  #offset: bigint | undefined = NOT_MADE;
+  #key: Uint8Array | null | undefined = NOT_MADE;
+  #value: Uint8Array | null | undefined = NOT_MADE;
+  #headers: readonly RecordHeader[] | undefined = NOT_MADE;
+
   constructor(
     readonly topic: string,
     readonly partition: number,
-    readonly offset: bigint,
+    /** The offset as a number (exact: offsets past 2^53 - 1 are refused on decode); `offset` is the same as a bigint. */
+    readonly offsetNumber: number,
     readonly timestamp: number,
-    readonly key: Uint8Array | null,
-    readonly value: Uint8Array | null,
-    readonly headers: readonly RecordHeader[],
+    // The (uncompressed) records section the positions below point into.
+    private readonly bytes: Uint8Array,
+    private readonly keyStart: number,
+    private readonly keyLength: number,
+    private readonly valueStart: number,
+    private readonly valueLength: number,
+    private readonly headersStart: number,
+    private readonly headersCount: number,
   ) {}
+
+  /** The record's offset in its partition. */
+  get offset(): bigint {
+    if (this.#offset === NOT_MADE) this.#offset = BigInt(this.offsetNumber);
+    return this.#offset;
+  }
+
+  /** The key as a view into the fetched bytes, or null for a null key. */
+  get key(): Uint8Array | null {
+    if (this.#key === NOT_MADE) this.#key = this.keyLength < 0 ? null : this.bytes.subarray(this.keyStart, this.keyStart + this.keyLength);
+    return this.#key;
+  }
+
+  /** The value as a view into the fetched bytes, or null for a null value (a tombstone). */
+  get value(): Uint8Array | null {
+    if (this.#value === NOT_MADE) this.#value = this.valueLength < 0 ? null : this.bytes.subarray(this.valueStart, this.valueStart + this.valueLength);
+    return this.#value;
+  }
+
+  /** The record's headers in order (a key may repeat); values are views into the fetched bytes. */
+  get headers(): readonly RecordHeader[] {
+    if (this.#headers === NOT_MADE) this.#headers = this.headersCount === 0 ? NO_HEADERS : readHeaders(this.bytes, this.headersStart, this.headersCount);
+    return this.#headers;
+  }
 
   /** The value as UTF-8 text, or null for a null value (a tombstone). */
   text(): string | null {
@@ -145,11 +200,13 @@ export class PartitionRecords {
   take(max: number): Message[] {
     const out: Message[] = [];
     while (out.length < max) {
-      if (this.#pendingAt < this.#pending.length) {
-        const message = this.#pending[this.#pendingAt] as Message;
-        this.#pendingAt += 1;
-        this.position = this.#pendingAt === this.#pending.length ? this.#batchEndOffset : Number(message.offset) + 1;
-        out.push(message);
+      const pending = this.#pending;
+      if (this.#pendingAt < pending.length) {
+        // Hand out a run of the decoded batch at once (a slice, not a push per message).
+        const end = Math.min(pending.length, this.#pendingAt + max - out.length);
+        for (let i = this.#pendingAt; i < end; i++) out.push(pending[i] as Message);
+        this.#pendingAt = end;
+        this.position = end === pending.length ? this.#batchEndOffset : (pending[end - 1] as Message).offsetNumber + 1;
         continue;
       }
       if (!this.#decodeNextBatch()) break;
@@ -166,45 +223,123 @@ export class PartitionRecords {
       if (this.#frameError !== null) this.#corrupt = { offset: this.position, error: this.#frameError };
       return false;
     }
-    const bytes = this.#records.subarray(this.#batchAt);
-    const opened = this.#checkCrcs ? openRecordCursor(bytes, { allowOffsetGaps: true }) : openWithoutCrc(bytes);
+    const opened = openBatch(this.#records.subarray(this.#batchAt), this.#checkCrcs);
     if (!opened.ok) {
       this.#corrupt = { offset: this.position, error: opened.error };
       return false;
     }
-    const cursor = opened.value;
-    const header = cursor.header;
+    const { header, records } = opened.value;
+    // Control batches are checked all the same, but deliver nothing.
+    const deliver = (header.attributes & ATTRIBUTE_CONTROL_BIT) === 0;
+    const pending: Message[] = [];
+    const status = decodeRecords(records, header, this.position, this.topic, this.partition, deliver ? pending : null);
+    if (status !== SCAN_OK) {
+      this.#corrupt = { offset: this.position, error: SCAN_ERRORS[status] as RecordBatchError };
+      return false;
+    }
+    this.#pending = pending;
     this.#batchAt += header.sizeBytes;
     this.#batchEndOffset = Math.max(this.position, header.baseOffset + header.lastOffsetDelta + 1);
-    if ((header.attributes & ATTRIBUTE_CONTROL_BIT) === 0) this.#decodeRecords(cursor);
     // Empty and control batches still move the position past the batch.
-    if (this.#pending.length === 0) this.position = this.#batchEndOffset;
+    if (pending.length === 0) this.position = this.#batchEndOffset;
     return true;
-  }
-
-  // HOT PATH (bench/consumer.bench.ts): one Message per record, headers list only when the record has headers.
-  #decodeRecords(cursor: RecordCursor): void {
-    const pending = this.#pending;
-    const from = this.position;
-    const topic = this.topic;
-    const partition = this.partition;
-    const varints = new VarintCursor(cursor.records);
-    while (cursor.next()) {
-      const offset = cursor.offset;
-      if (offset < from) continue;
-      const headers = cursor.headersCount === 0 ? NO_HEADERS : readHeaders(cursor.records, varints, cursor.headersStart, cursor.headersCount);
-      pending.push(new Message(topic, partition, BigInt(offset), cursor.timestamp, cursor.key(), cursor.value(), headers));
-    }
   }
 }
 
-// HOT PATH (bench/consumer.bench.ts): RecordCursor.headers() with short ASCII keys decoded without TextDecoder
-// (a call into the decoder costs more than the few characters of a typical header key). The record walk already
-// checked every length, so the varints here are known to be well-formed and in bounds.
-function readHeaders(records: Uint8Array, varints: VarintCursor, start: number, count: number): RecordHeader[] {
+// Status codes of the record walk: the same numbers and meanings as scanRecordsTs (core/formats/record-batch.ts)
+// and asm/record_batch.ts, mapped to the same error codes.
+const SCAN_OK = 0;
+const SCAN_BAD_RECORD = 1;
+const SCAN_VARINT_OVERFLOW = 2;
+const SCAN_RECORD_COUNT_MISMATCH = 3;
+const SCAN_OFFSET_DELTA_MISMATCH = 4;
+const SCAN_ERRORS: readonly RecordBatchError[] = ["bad_record", "bad_record", "varint_overflow", "record_count_mismatch", "offset_delta_mismatch"];
+
+// "truncated" and "out_of_range" inside a record are malformed records; "overflow" has its own code.
+function scanStatus(cursor: VarintCursor): number {
+  return cursor.error === "overflow" ? SCAN_VARINT_OVERFLOW : SCAN_BAD_RECORD;
+}
+
+/**
+ * Checks every record of a batch's (uncompressed) records section by scanRecordsTs's rules with offset gaps
+ * allowed (compacted topics), and, when `out` is given, appends one Message per record at or after `from`.
+ * Returns SCAN_OK or the first problem's status; on a problem, `out` may hold Messages of records before it,
+ * which the caller drops. Exported for the consumer's tests and benchmark only.
+ * HOT PATH (bench/consumer.bench.ts): one Message and nothing else allocated per record.
+ */
+export function decodeRecords(records: Uint8Array, header: RecordBatchHeader, from: number, topic: string, partition: number, out: Message[] | null): number {
+  const end = records.length;
+  const expectedCount = header.recordsCount;
+  const lastOffsetDelta = header.lastOffsetDelta;
+  const baseOffset = header.baseOffset;
+  const baseTimestamp = header.baseTimestamp;
+  // LogAppendTime batches: every record has the batch's maxTimestamp (as Kafka's consumer reports it).
+  const logAppendTime = (header.attributes & ATTRIBUTE_TIMESTAMP_TYPE_BIT) !== 0;
+  const cursor = new VarintCursor(records);
+  let count = 0;
+  let previousOffsetDelta = -1;
+  while (cursor.position < end) {
+    if (count === expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
+    const length = readVarint(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    if (length < RECORD_BODY_BYTES_MIN || length > end - cursor.position) return SCAN_BAD_RECORD;
+    const recordEnd = cursor.position + length;
+    cursor.end = recordEnd;
+    cursor.position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
+    const timestampDelta = readVarlong(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    // Both terms are safe integers, so a true sum past 2^53 - 1 rounds to at least 2^53: never a false "safe".
+    const timestamp = baseTimestamp + timestampDelta;
+    if (!Number.isSafeInteger(timestamp)) return SCAN_BAD_RECORD;
+    const offsetDelta = readVarint(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    if (offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta) return SCAN_OFFSET_DELTA_MISMATCH;
+    const keyLength = readVarint(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    if (keyLength < -1 || keyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+    const keyStart = cursor.position;
+    if (keyLength > 0) cursor.position += keyLength;
+    const valueLength = readVarint(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    if (valueLength < -1 || valueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+    const valueStart = cursor.position;
+    if (valueLength > 0) cursor.position += valueLength;
+    const headersCount = readVarint(cursor);
+    if (cursor.error !== null) return scanStatus(cursor);
+    if (headersCount < 0 || headersCount > (recordEnd - cursor.position) >> 1) return SCAN_BAD_RECORD;
+    const headersStart = cursor.position;
+    for (let h = 0; h < headersCount; h++) {
+      const headerKeyLength = readVarint(cursor);
+      if (cursor.error !== null) return scanStatus(cursor);
+      if (headerKeyLength < 0 || headerKeyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+      cursor.position += headerKeyLength;
+      const headerValueLength = readVarint(cursor);
+      if (cursor.error !== null) return scanStatus(cursor);
+      if (headerValueLength < -1 || headerValueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+      if (headerValueLength > 0) cursor.position += headerValueLength;
+    }
+    if (cursor.position !== recordEnd) return SCAN_BAD_RECORD;
+    cursor.end = end;
+    count++;
+    previousOffsetDelta = offsetDelta;
+    const offset = baseOffset + offsetDelta;
+    if (out !== null && offset >= from) {
+      out.push(
+        new Message(topic, partition, offset, logAppendTime ? header.maxTimestamp : timestamp, records, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount),
+      );
+    }
+  }
+  if (count !== expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
+  return SCAN_OK;
+}
+
+// RecordCursor.headers() with short ASCII keys decoded without TextDecoder (a call into the decoder costs more
+// than the few characters of a typical header key). The record walk already checked every length, so the varints
+// here are known to be well-formed and in bounds.
+function readHeaders(records: Uint8Array, start: number, count: number): RecordHeader[] {
   const headers: RecordHeader[] = [];
+  const varints = new VarintCursor(records);
   varints.position = start;
-  varints.end = records.length;
   for (let h = 0; h < count; h++) {
     const keyLength = readVarint(varints);
     const key = utf8(records, varints.position, keyLength);
@@ -232,12 +367,20 @@ function utf8(bytes: Uint8Array, start: number, length: number): string {
   return textDecoder.decode(bytes.subarray(start, start + length));
 }
 
-// check.crcs=false: the same checks as the validator except the CRC (frame, counts, safe numbers, decompression
-// bound, every record's framing via the TypeScript walk), so unchecked bytes still never index out of bounds.
-function openWithoutCrc(bytes: Uint8Array): Result<RecordCursor, RecordBatchError> {
+/** A batch whose header is checked: its header, and its records section (decompressed when it was compressed). */
+interface OpenedBatch {
+  header: RecordBatchHeader;
+  records: Uint8Array;
+}
+
+// The batch-level checks of core/formats' validator, in its order: frame, CRC-32C (when check.crcs), counts, safe
+// numbers, decompression bound. The records themselves are checked by decodeRecords, in the same pass that
+// decodes them, so unchecked bytes still never index out of bounds.
+function openBatch(bytes: Uint8Array, checkCrcs: boolean): Result<OpenedBatch, RecordBatchError> {
   const frame = readBatchFrameUnchecked(bytes, 0, BATCH_BYTES_MAX);
   if (!frame.ok) return frame;
   const header: RecordBatchHeader = frame.value;
+  if (checkCrcs && crc32c(bytes.subarray(ATTRIBUTES_OFFSET, header.sizeBytes)) !== header.crc) return err("crc_mismatch");
   if (header.recordsCount < 0) return err("record_count_mismatch");
   if (header.recordsCount > BATCH_RECORDS_MAX) return err("too_large");
   if (
@@ -255,7 +398,5 @@ function openWithoutCrc(bytes: Uint8Array): Result<RecordCursor, RecordBatchErro
     if (!decompressed.ok) return decompressed;
     records = decompressed.value;
   }
-  const status = scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp, true);
-  if (status !== 0) return err(status === 2 ? "varint_overflow" : status === 3 ? "record_count_mismatch" : status === 4 ? "offset_delta_mismatch" : "bad_record");
-  return ok(new RecordCursor(records, header));
+  return ok({ header, records });
 }
