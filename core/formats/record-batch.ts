@@ -61,8 +61,13 @@ import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from
 export const RECORD_BODY_BYTES_MIN = 6;
 /** Most framing bytes one record can add around its key, value and header entries (length..headersCount). */
 export const RECORD_FRAMING_BYTES_MAX = 5 + 1 + 10 + 5 + 5 + 5 + 5;
-/** First buffer the incremental builder allocates (it doubles from there up to its batch size). */
+/** First buffer of the incremental builder when its batch size is above BUILDER_PREALLOC_BYTES_MAX (it doubles). */
 export const BUILDER_INITIAL_BYTES = 16 * 1024;
+/**
+ * Largest batch size the incremental builder allocates whole up front (the producer's batch.size is usually far
+ * below), so appends never grow and copy the buffer; above it the builder starts at BUILDER_INITIAL_BYTES.
+ */
+export const BUILDER_PREALLOC_BYTES_MAX = 1024 * 1024;
 /** Control record type of an ABORT transaction marker. */
 export const CONTROL_TYPE_ABORT = 0;
 /** Control record type of a COMMIT transaction marker. */
@@ -384,7 +389,7 @@ export class RecordBatchBuilder {
   ) {
     assert(batchSizeBytes > RECORD_BATCH_HEADER_BYTES && batchSizeBytes <= BATCH_BYTES_MAX, "batchSizeBytes out of range");
     this.options = resolveOptions(options);
-    this.buffer = new Uint8Array(Math.min(batchSizeBytes, BUILDER_INITIAL_BYTES));
+    this.buffer = new Uint8Array(batchSizeBytes <= BUILDER_PREALLOC_BYTES_MAX ? batchSizeBytes : BUILDER_INITIAL_BYTES);
   }
 
   /** Records appended so far. */
@@ -444,7 +449,11 @@ export class RecordBatchBuilder {
     return true;
   }
 
-  /** Finishes the batch (compressing the records section when a codec is set) and returns its bytes. */
+  /**
+   * Finishes the batch (compressing the records section when a codec is set) and returns its bytes: a view of the
+   * builder's buffer when the batch fills at least half of it (no copy), else a copy sized to the batch, so a
+   * small batch does not hold a mostly empty buffer. The builder never writes again after close.
+   */
   close(): Uint8Array {
     assert(!this.closed, "close twice");
     assert(this.count > 0, "a batch holds at least one record");
@@ -455,7 +464,7 @@ export class RecordBatchBuilder {
       const records = this.buffer.subarray(RECORD_BATCH_HEADER_BYTES, this.position);
       return finishCompressed(records, this.options, lastOffsetDelta, this.baseTimestamp, maxTimestamp, this.count);
     }
-    const out = this.buffer.length === this.position ? this.buffer : this.buffer.slice(0, this.position);
+    const out = this.position * 2 >= this.buffer.length ? this.buffer.subarray(0, this.position) : this.buffer.slice(0, this.position);
     writeHeaderTs(out, this.options, lastOffsetDelta, this.baseTimestamp, maxTimestamp, this.count);
     return out;
   }

@@ -222,6 +222,21 @@ describe("incremental builder", () => {
     expect(bytes).toEqual(encodeRecordBatch({ records, producerId: 1, producerEpoch: 0, baseSequence: 10 }));
   });
 
+  test("close returns a view of a mostly full buffer and a right-sized copy of a mostly empty one", () => {
+    const full = new RecordBatchBuilder({}, 4096);
+    while (full.append({ value: new Uint8Array(100).fill(7), timestamp: 5 }));
+    const fullBytes = full.close();
+    expect(fullBytes.length).toBe(full.sizeBytes);
+    expect(fullBytes.buffer.byteLength).toBe(4096);
+    expect(validateRecordBatch(fullBytes).ok).toBe(true);
+    const small = new RecordBatchBuilder({}, 4096);
+    expect(small.append({ value: new Uint8Array(100), timestamp: 5 })).toBe(true);
+    const smallBytes = small.close();
+    expect(smallBytes.buffer.byteLength).toBe(smallBytes.length);
+    expect(validateRecordBatch(smallBytes).ok).toBe(true);
+    expect(() => small.append({ value: null, timestamp: 5 })).toThrow();
+  });
+
   test("an empty builder takes one record larger than batchSizeBytes (Kafka's rule)", () => {
     const builder = new RecordBatchBuilder({}, 100);
     expect(builder.append({ value: new Uint8Array(500), timestamp: 1 })).toBe(true);
