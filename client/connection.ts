@@ -6,10 +6,10 @@
 // id is checked, and a mismatch means the stream can not be trusted (the connection closes). At most
 // `maxInFlightRequests` requests wait for an answer; further callers wait for a slot, in a bounded queue.
 //
-// Writes are coalesced: every request made in the same tick goes out in one corked burst, small frames copied
-// together into one buffer (one syscall instead of one per request), record chunks of RECORD_CHUNK_BYTES_MIN and
-// more written as they are (the producer's batch bytes are never copied by the SDK). A caller must not modify a
-// buffer it passed in a request until the request settles.
+// Writes are coalesced: every request made in the same tick goes out in one burst, small frames copied together
+// into one buffer (one syscall instead of one per request), record chunks of RECORD_CHUNK_BYTES_MIN and more
+// written as they are, uncorked, so neither the SDK nor node:net copies the producer's batch bytes. A caller must
+// not modify a buffer it passed in a request until the request settles.
 //
 // Failure: when the socket dies, every request in flight rejects with an indeterminate RivuletConnectionError (it
 // may have been processed) and every request still waiting for a slot with a definite one (it was never sent).
@@ -302,8 +302,8 @@ export class Connection {
     }
   }
 
-  // HOT PATH (bench/client-connection.bench.ts, "metadata x100" and "produce 64KiB x16"): one corked
-  // burst per tick, small parts joined, large record chunks passed through.
+  // HOT PATH (bench/client-connection.bench.ts, "metadata x100" and "produce 64KiB x16"): one burst per
+  // tick, small parts joined, large record chunks passed through.
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#outgoing.length === 0 || this.#closedFlag) return;
@@ -339,8 +339,10 @@ export class Connection {
       }
       start = end;
     }
+    // No cork: a corked socket hands the queued chunks to node:net's _writev, which joins them with Buffer.concat
+    // (a full copy of every batch; 16-35 % of producer CPU, docs/benchmarks/perf.md). Uncorked, each write goes to
+    // the socket as it is, on Bun and on Node; the small parts were already joined above.
     const socket = this.#socket;
-    if (chunks.length > 1) socket.cork();
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
     if (flushed.length === 0) socket.write(chunks[last] as Uint8Array);
@@ -349,7 +351,6 @@ export class Connection {
         for (const done of flushed) done();
       });
     }
-    if (chunks.length > 1) socket.uncork();
   }
 
   #onData(chunk: Uint8Array): void {
