@@ -131,10 +131,18 @@ export class ProducerBatch {
     assert(!this.completed, "a batch completes once");
     this.completed = true;
     const count = this.owners.length;
+    const known = baseOffset >= 0n;
+    // Offsets are made only for records someone waits for, each from the last one made (one BigInt per record,
+    // not a BigInt(i) and a sum), and not at all when no record has an owner (produce() without a callback).
+    let offset = known ? baseOffset : -1n;
+    let offsetIndex = 0;
     for (let i = 0; i < count; i++) {
       const owner = this.owners[i]!;
       if (owner === null) continue;
-      const offset = baseOffset < 0n ? -1n : baseOffset + BigInt(i);
+      if (known && offsetIndex !== i) {
+        offset = i - offsetIndex === 1 ? offset + 1n : baseOffset + BigInt(i);
+        offsetIndex = i;
+      }
       const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : this.timestamps[i]!;
       if (typeof owner === "function") callSafely(owner, null, { topic: this.topic, partition: this.partition, offset, timestamp });
       else owner.delivered(this.ownerIndexes[i]!, this.topic, this.partition, offset, timestamp);
