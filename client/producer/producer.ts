@@ -286,7 +286,9 @@ export class Producer {
     if (callback !== undefined && typeof callback !== "function") throw new RivuletConfigError("produce(): callback must be a function", "callback");
     const owner: RecordOwner = callback ?? null;
     if (this.blocked.length === 0) {
-      const status = this.appendOne(topic, message, owner, 0, this.options.acks, message.timestamp ?? Date.now());
+      // One clock read serves as the record's default timestamp and as the accumulator's now.
+      const nowMs = Date.now();
+      const status = this.appendOne(topic, message, owner, 0, this.options.acks, message.timestamp ?? nowMs, nowMs);
       if (status === TAKEN) {
         this.sender.wakeup();
         return undefined;
@@ -377,7 +379,7 @@ export class Producer {
   private appendFrom(topic: string, messages: readonly MessageInput[], from: number, group: SendGroup, acks: -1 | 0 | 1, timestamp: number): number {
     for (let i = from; i < messages.length; i++) {
       const message = messages[i]!;
-      const status = this.appendOne(topic, message, group, i, acks, message.timestamp ?? timestamp);
+      const status = this.appendOne(topic, message, group, i, acks, message.timestamp ?? timestamp, Date.now());
       if (status === TAKEN) continue;
       if (status === BLOCKED) return i;
       group.failed(i, status);
@@ -387,8 +389,15 @@ export class Producer {
   }
 
   // HOT PATH (bench/producer.bench.ts): one record into its partition's batch, nothing allocated for it here.
-  private appendOne(topic: string, message: MessageInput, owner: RecordOwner, index: number, acks: -1 | 0 | 1, timestamp: number): typeof TAKEN | typeof BLOCKED | Error {
-    const nowMs = Date.now();
+  private appendOne(
+    topic: string,
+    message: MessageInput,
+    owner: RecordOwner,
+    index: number,
+    acks: -1 | 0 | 1,
+    timestamp: number,
+    nowMs: number,
+  ): typeof TAKEN | typeof BLOCKED | Error {
     const partitions = this.view.partitions(topic, nowMs);
     if (partitions === null) return BLOCKED;
     const record = this.scratch;
@@ -527,7 +536,7 @@ export class Producer {
       if (job.group !== null) next = this.appendFrom(job.topic, job.messages, job.next, job.group, job.acks, job.timestamp);
       else {
         const message = job.messages[0]!;
-        const status = this.appendOne(job.topic, message, job.owner, 0, job.acks, message.timestamp ?? job.timestamp);
+        const status = this.appendOne(job.topic, message, job.owner, 0, job.acks, message.timestamp ?? job.timestamp, Date.now());
         if (status === BLOCKED) next = 0;
         else {
           if (status !== TAKEN) this.deliverFailure(job.owner, 0, status);
