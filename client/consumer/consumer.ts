@@ -15,7 +15,7 @@
 import type { Cluster } from "../cluster.ts";
 import { RivuletClosedError, RivuletConfigError } from "../errors.ts";
 import { type ConsumerOptions, resolveConsumerOptions } from "./consumer-options.ts";
-import { Fetcher, type MessageBatch, type PartitionAssignment, type ResetStrategy } from "./fetcher.ts";
+import { Fetcher, type MessageBatch, type PartitionAssignment, type PartitionHandle, type ResetStrategy } from "./fetcher.ts";
 import { type Membership, StandaloneMembership } from "./membership.ts";
 import type { Message } from "./partition-records.ts";
 
@@ -198,9 +198,10 @@ export class Consumer implements AsyncIterable<Message> {
         batch = await this.#nextBatch(session);
         if (batch === null) return;
         const end = this.#fetcher.position(batch.topic, batch.partition);
+        const handle = this.#fetcher.handle(batch.topic, batch.partition);
         for (index = 0; index < batch.messages.length; index++) {
           yield batch.messages[index] as Message;
-          if (!this.#mayContinue(batch, index, end)) break;
+          if (!this.#stillAt(handle, end) && !this.#mayContinue(batch, index, end)) break;
         }
         batch = null;
       }
@@ -266,6 +267,7 @@ export class Consumer implements AsyncIterable<Message> {
       if (batch === null) return;
       const { topic, partition } = batch;
       const end = this.#fetcher.position(topic, partition);
+      const handle = this.#fetcher.handle(topic, partition);
       const pause = (): void => {
         if (this.#fetcher.isAssigned(topic, partition)) this.#fetcher.pause(topic, partition);
       };
@@ -281,14 +283,21 @@ export class Consumer implements AsyncIterable<Message> {
       const eachMessage = handlers.eachMessage!;
       for (let index = 0; index < batch.messages.length; index++) {
         try {
-          await eachMessage({ topic, partition, message: batch.messages[index] as Message, pause });
+          // A handler that returns nothing (synchronous) is not awaited: an await per message costs a microtask turn.
+          const returned = eachMessage({ topic, partition, message: batch.messages[index] as Message, pause });
+          if (returned !== undefined) await returned;
         } catch (error) {
           this.#rewind(batch, index);
           throw error;
         }
-        if (!this.#mayContinue(batch, index, end)) break;
+        if (!this.#stillAt(handle, end) && !this.#mayContinue(batch, index, end)) break;
       }
     }
+  }
+
+  // The common case of #mayContinue, answered from the partition's handle: nothing moved or paused it.
+  #stillAt(handle: PartitionHandle | null, end: number | null): boolean {
+    return handle !== null && this.#fetcher.isStillAt(handle, end);
   }
 
   // After the user handled batch.messages[index]: may the rest of the batch still be handed out? Not when the user

@@ -56,6 +56,11 @@ export interface MessageBatch {
   readonly messages: readonly Message[];
 }
 
+/** A partition's state as the consumer may hold it (opaque: only Fetcher reads it). */
+export interface PartitionHandle {
+  readonly key: string;
+}
+
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
@@ -163,6 +168,20 @@ export class Fetcher {
   }
 
   /** True when `topic`/`partition` is assigned. */
+  /** The partition's state as an opaque handle, for per-message checks without a lookup by name; null when unassigned. */
+  handle(topic: string, partition: number): PartitionHandle | null {
+    return this.#states.get(key(topic, partition)) ?? null;
+  }
+
+  /**
+   * True while `handle`'s partition is still assigned (not replaced since), not paused, and at `position`: the
+   * consumer's check after each message it hands out, kept free of the string key each other lookup builds.
+   */
+  isStillAt(handle: PartitionHandle, position: number | null): boolean {
+    const state = handle as PartitionState;
+    return !state.paused && state.position === position && this.#states.get(state.key) === state;
+  }
+
   isAssigned(topic: string, partition: number): boolean {
     return this.#states.has(key(topic, partition));
   }
