@@ -264,10 +264,10 @@ function scanStatus(cursor: VarintCursor): number {
  * Checks every record of a batch's (uncompressed) records section by scanRecordsTs's rules with offset gaps
  * allowed (compacted topics), and, when `out` is given, appends one Message per record at or after `from`.
  * Returns SCAN_OK or the first problem's status; on a problem, `out` may hold Messages of records before it,
- * which the caller drops. Exported for the consumer's tests and benchmark only.
+ * which the caller drops.
  * HOT PATH (bench/consumer.bench.ts): one Message and nothing else allocated per record.
  */
-export function decodeRecords(records: Uint8Array, header: RecordBatchHeader, from: number, topic: string, partition: number, out: Message[] | null): number {
+function decodeRecords(records: Uint8Array, header: RecordBatchHeader, from: number, topic: string, partition: number, out: Message[] | null): number {
   const end = records.length;
   const expectedCount = header.recordsCount;
   const lastOffsetDelta = header.lastOffsetDelta;
