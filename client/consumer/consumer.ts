@@ -184,32 +184,88 @@ export class Consumer implements AsyncIterable<Message> {
   }
 
   /** Messages one at a time, in offset order per partition; ends after stop() or disconnect(). */
-  [Symbol.asyncIterator](): AsyncIterator<Message> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages();
   }
 
-  /** Messages one at a time (what `for await (const message of consumer)` uses). */
-  async *messages(): AsyncGenerator<Message, void, undefined> {
-    const session = this.#begin("reading");
+  /**
+   * Messages one at a time (what `for await (const message of consumer)` uses). Reading starts at the first
+   * next(); return() (a `break` out of for-await) puts the position back to the first message not handed out.
+   */
+  messages(): AsyncIterableIterator<Message> {
+    // A hand-written iterator rather than an async generator: a generator step costs an extra await per message
+    // (issue 7). Within a batch, next() answers with a resolved promise; only between batches does it wait.
+    let session = -1;
     let batch: MessageBatch | null = null;
-    let index = 0;
-    try {
-      for (;;) {
-        batch = await this.#nextBatch(session);
-        if (batch === null) return;
-        const end = this.#fetcher.position(batch.topic, batch.partition);
-        const handle = this.#fetcher.handle(batch.topic, batch.partition);
-        for (index = 0; index < batch.messages.length; index++) {
-          yield batch.messages[index] as Message;
-          if (!this.#stillAt(handle, end) && !this.#mayContinue(batch, index, end)) break;
+    // Index of the last message handed out of `batch`; `end` and `handle` as #mayContinue and #stillAt take them.
+    let last = 0;
+    let end: number | null = null;
+    let handle: PartitionHandle | null = null;
+    let finished = false;
+    let waiting: Promise<IteratorResult<Message, undefined>> | null = null;
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      // Left early: the rest of the batch in hand was not consumed.
+      if (batch !== null && last + 1 < batch.messages.length) this.#rewind(batch, last + 1);
+      batch = null;
+      if (session >= 0) this.#end();
+    };
+    const nextBatch = async (): Promise<IteratorResult<Message, undefined>> => {
+      try {
+        if (session < 0) session = this.#begin("reading");
+        for (;;) {
+          batch = await this.#nextBatch(session);
+          if (batch === null) {
+            finish();
+            return done;
+          }
+          if (batch.messages.length === 0) continue;
+          end = this.#fetcher.position(batch.topic, batch.partition);
+          handle = this.#fetcher.handle(batch.topic, batch.partition);
+          last = 0;
+          return { done: false, value: batch.messages[0] as Message };
         }
+      } catch (error) {
         batch = null;
+        finish();
+        throw error;
       }
-    } finally {
-      // Left early (break, return, throw in the loop body): the rest of the batch was not consumed.
-      if (batch !== null && index < batch.messages.length) this.#rewind(batch, index + 1);
-      this.#end();
-    }
+    };
+    // The pending wait for a batch; cleared when it settles (before the caller sees the result: registered first).
+    const wait = (): Promise<IteratorResult<Message, undefined>> => {
+      const pending = nextBatch();
+      waiting = pending;
+      const clear = (): void => {
+        if (waiting === pending) waiting = null;
+      };
+      pending.then(clear, clear);
+      return pending;
+    };
+    const iterator: AsyncIterableIterator<Message> = {
+      next: (): Promise<IteratorResult<Message, undefined>> => {
+        if (finished) return Promise.resolve(done);
+        if (waiting !== null) return waiting.then(iterator.next, iterator.next);
+        if (batch !== null) {
+          // After the user handled batch.messages[last]: the next one, unless the partition moved or was paused.
+          if (last + 1 < batch.messages.length && (this.#stillAt(handle, end) || this.#mayContinue(batch, last, end))) {
+            last += 1;
+            return Promise.resolve({ done: false, value: batch.messages[last] as Message });
+          }
+          batch = null;
+        }
+        return wait();
+      },
+      return: (): Promise<IteratorResult<Message, undefined>> => {
+        // As an async generator would: a return() behind a pending next() waits for it, so its message counts.
+        if (waiting !== null) return waiting.then(() => iterator.return!(), () => iterator.return!());
+        finish();
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Messages a partition's batch at a time (at most max.poll.records each); ends after stop() or disconnect(). */

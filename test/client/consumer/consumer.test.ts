@@ -428,6 +428,25 @@ describe("Consumer", () => {
     void cluster.close();
   });
 
+  test("messages(): a break mid-batch leaves the position after the last message handed out; return() behind a pending next() waits for it", async () => {
+    const topic = topicName("c");
+    await createTopic(producer, topic, 1);
+    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const c = consumer();
+    c.assign([{ topic, partition: 0, offset: 0 }]);
+    expect((await take(c, 3)).map((m) => m.offset)).toEqual([0n, 1n, 2n]);
+    expect(c.position(topic, 0)).toBe(3n);
+    const iterator = c.messages();
+    const pending = iterator.next();
+    const returned = iterator.return!();
+    expect((await within(pending, WAIT_MS, "pending next")).value?.offset).toBe(3n);
+    expect((await within(returned, WAIT_MS, "return")).done).toBe(true);
+    expect(c.position(topic, 0)).toBe(4n);
+    expect((await iterator.next()).done).toBe(true);
+    expect((await take(c, 6)).map((m) => m.offset)).toEqual([4n, 5n, 6n, 7n, 8n, 9n]);
+    await c.disconnect();
+  });
+
   test("one reader at a time; a disconnected consumer refuses use", async () => {
     const topic = topicName("c");
     await createTopic(producer, topic, 1);
