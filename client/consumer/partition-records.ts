@@ -28,9 +28,9 @@ import {
 import type { RecordBatchHeader } from "../../core/formats/record-batch-header.ts";
 import { CODEC_NONE, decompressRecords } from "../../core/formats/codecs.ts";
 import { crc32c } from "../../core/formats/crc32c.ts";
-import { RECORD_BODY_BYTES_MIN, type RecordBatchError, type RecordHeader } from "../../core/formats/record-batch.ts";
+import { SCAN_ERRORS, SCAN_OK, type RecordBatchError, type RecordHeader, type RecordVisitor, scanRecordsTs } from "../../core/formats/record-batch.ts";
 import { type Result, err, ok } from "../../core/formats/result.ts";
-import { VarintCursor, readVarint, readVarlong } from "../../core/formats/varint.ts";
+import { VarintCursor, readVarint } from "../../core/formats/varint.ts";
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { type ConsumedMessage, text } from "../records.ts";
 
@@ -231,12 +231,13 @@ export class PartitionRecords {
     const { header, records } = opened.value;
     // Control batches are checked all the same, but deliver nothing.
     const deliver = (header.attributes & ATTRIBUTE_CONTROL_BIT) === 0;
-    const pending: Message[] = [];
-    const status = decodeRecords(records, header, this.position, this.topic, this.partition, deliver ? pending : null);
+    const collector = deliver ? new MessageCollector(this.topic, this.partition, records, header.baseOffset, this.position, header) : null;
+    const status = scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp, true, collector);
     if (status !== SCAN_OK) {
-      this.#corrupt = { offset: this.position, error: SCAN_ERRORS[status] as RecordBatchError };
+      this.#corrupt = { offset: this.position, error: SCAN_ERRORS[status]! };
       return false;
     }
+    const pending = collector === null ? [] : collector.out;
     this.#pending = pending;
     this.#batchAt += header.sizeBytes;
     this.#batchEndOffset = Math.max(this.position, header.baseOffset + header.lastOffsetDelta + 1);
@@ -246,91 +247,44 @@ export class PartitionRecords {
   }
 }
 
-// Status codes of the record walk: the same numbers and meanings as scanRecordsTs (core/formats/record-batch.ts)
-// and asm/record_batch.ts, mapped to the same error codes.
-const SCAN_OK = 0;
-const SCAN_BAD_RECORD = 1;
-const SCAN_VARINT_OVERFLOW = 2;
-const SCAN_RECORD_COUNT_MISMATCH = 3;
-const SCAN_OFFSET_DELTA_MISMATCH = 4;
-const SCAN_ERRORS: readonly RecordBatchError[] = ["bad_record", "bad_record", "varint_overflow", "record_count_mismatch", "offset_delta_mismatch"];
-
-// "truncated" and "out_of_range" inside a record are malformed records; "overflow" has its own code.
-function scanStatus(cursor: VarintCursor): number {
-  return cursor.error === "overflow" ? SCAN_VARINT_OVERFLOW : SCAN_BAD_RECORD;
-}
-
 /**
- * Checks every record of a batch's (uncompressed) records section by scanRecordsTs's rules with offset gaps
- * allowed (compacted topics), and, when `out` is given, appends one Message per record at or after `from`.
- * Returns SCAN_OK or the first problem's status; on a problem, `out` may hold Messages of records before it,
- * which the caller drops.
+ * Builds one Message per record at or after `from` while scanRecordsTs checks the batch (one pass: the walk's
+ * checks are the shared ones in core/formats/record-batch.ts, offset gaps allowed for compacted topics). On a
+ * failed walk the caller drops what was collected.
  * HOT PATH (bench/consumer.bench.ts): one Message and nothing else allocated per record.
  */
-function decodeRecords(records: Uint8Array, header: RecordBatchHeader, from: number, topic: string, partition: number, out: Message[] | null): number {
-  const end = records.length;
-  const expectedCount = header.recordsCount;
-  const lastOffsetDelta = header.lastOffsetDelta;
-  const baseOffset = header.baseOffset;
-  const baseTimestamp = header.baseTimestamp;
+class MessageCollector implements RecordVisitor {
+  readonly out: Message[] = [];
   // LogAppendTime batches: every record has the batch's maxTimestamp (as Kafka's consumer reports it).
-  const logAppendTime = (header.attributes & ATTRIBUTE_TIMESTAMP_TYPE_BIT) !== 0;
-  const cursor = new VarintCursor(records);
-  let count = 0;
-  let previousOffsetDelta = -1;
-  while (cursor.position < end) {
-    if (count === expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
-    const length = readVarint(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    if (length < RECORD_BODY_BYTES_MIN || length > end - cursor.position) return SCAN_BAD_RECORD;
-    const recordEnd = cursor.position + length;
-    cursor.end = recordEnd;
-    cursor.position++; // attributes: unused by Kafka, not checked (as Kafka's reader)
-    const timestampDelta = readVarlong(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    // Both terms are safe integers, so a true sum past 2^53 - 1 rounds to at least 2^53: never a false "safe".
-    const timestamp = baseTimestamp + timestampDelta;
-    if (!Number.isSafeInteger(timestamp)) return SCAN_BAD_RECORD;
-    const offsetDelta = readVarint(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    if (offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta) return SCAN_OFFSET_DELTA_MISMATCH;
-    const keyLength = readVarint(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    if (keyLength < -1 || keyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
-    const keyStart = cursor.position;
-    if (keyLength > 0) cursor.position += keyLength;
-    const valueLength = readVarint(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    if (valueLength < -1 || valueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
-    const valueStart = cursor.position;
-    if (valueLength > 0) cursor.position += valueLength;
-    const headersCount = readVarint(cursor);
-    if (cursor.error !== null) return scanStatus(cursor);
-    if (headersCount < 0 || headersCount > (recordEnd - cursor.position) >> 1) return SCAN_BAD_RECORD;
-    const headersStart = cursor.position;
-    for (let h = 0; h < headersCount; h++) {
-      const headerKeyLength = readVarint(cursor);
-      if (cursor.error !== null) return scanStatus(cursor);
-      if (headerKeyLength < 0 || headerKeyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
-      cursor.position += headerKeyLength;
-      const headerValueLength = readVarint(cursor);
-      if (cursor.error !== null) return scanStatus(cursor);
-      if (headerValueLength < -1 || headerValueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
-      if (headerValueLength > 0) cursor.position += headerValueLength;
-    }
-    if (cursor.position !== recordEnd) return SCAN_BAD_RECORD;
-    cursor.end = end;
-    count++;
-    previousOffsetDelta = offsetDelta;
-    const offset = baseOffset + offsetDelta;
-    if (out !== null && offset >= from) {
-      out.push(
-        new Message(topic, partition, offset, logAppendTime ? header.maxTimestamp : timestamp, records, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount),
-      );
-    }
+  private readonly appendTime: number | null;
+
+  constructor(
+    private readonly topic: string,
+    private readonly partition: number,
+    private readonly records: Uint8Array,
+    private readonly baseOffset: number,
+    private readonly from: number,
+    header: RecordBatchHeader,
+  ) {
+    this.appendTime = (header.attributes & ATTRIBUTE_TIMESTAMP_TYPE_BIT) !== 0 ? header.maxTimestamp : null;
   }
-  if (count !== expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
-  return SCAN_OK;
+
+  record(
+    offsetDelta: number,
+    timestamp: number,
+    keyStart: number,
+    keyLength: number,
+    valueStart: number,
+    valueLength: number,
+    headersStart: number,
+    headersCount: number,
+  ): void {
+    const offset = this.baseOffset + offsetDelta;
+    if (offset < this.from) return;
+    this.out.push(
+      new Message(this.topic, this.partition, offset, this.appendTime ?? timestamp, this.records, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount),
+    );
+  }
 }
 
 // RecordCursor.headers() with short ASCII keys decoded without TextDecoder (a call into the decoder costs more

@@ -91,12 +91,30 @@ export type RecordBatchError =
   | "decompressed_too_large";
 
 // Status codes of the record walk, the same numbers as asm/record_batch.ts's SCAN_*; SCAN_ERRORS maps them to codes.
-const SCAN_OK = 0;
+export const SCAN_OK = 0;
 const SCAN_BAD_RECORD = 1;
 const SCAN_VARINT_OVERFLOW = 2;
 const SCAN_RECORD_COUNT_MISMATCH = 3;
 const SCAN_OFFSET_DELTA_MISMATCH = 4;
-const SCAN_ERRORS: readonly RecordBatchError[] = ["bad_record", "bad_record", "varint_overflow", "record_count_mismatch", "offset_delta_mismatch"];
+/** The error of each record-walk status code (index = status; SCAN_OK has none). */
+export const SCAN_ERRORS: readonly RecordBatchError[] = ["bad_record", "bad_record", "varint_overflow", "record_count_mismatch", "offset_delta_mismatch"];
+
+/**
+ * Told about each record by scanRecordsTs once the record is fully checked (positions index the records bytes).
+ * A visitor that builds values keeps them only if the whole walk ends in SCAN_OK.
+ */
+export interface RecordVisitor {
+  record(
+    offsetDelta: number,
+    timestamp: number,
+    keyStart: number,
+    keyLength: number,
+    valueStart: number,
+    valueLength: number,
+    headersStart: number,
+    headersCount: number,
+  ): void;
+}
 
 /** A record header to write: the key is a string (UTF-8 on the wire), the value bytes, a string or null. */
 export interface RecordHeaderInput {
@@ -572,7 +590,8 @@ function boundOf(data: Uint8Array | string | null | undefined): number {
  * TypeScript twin of the record walk (asm/record_batch.ts recordBatchScanRecords, same rules, same codes): every
  * record of [start, end) well-formed and inside its length, exactly `expectedCount` records and nothing after them,
  * every record's timestamp (baseTimestamp + delta) a safe integer, offset deltas 0..count-1 ending at
- * `lastOffsetDelta`, or with `allowOffsetGaps` strictly increasing within [0, lastOffsetDelta].
+ * `lastOffsetDelta`, or with `allowOffsetGaps` strictly increasing within [0, lastOffsetDelta]. A `visitor` is
+ * told about each record once it is checked (the consumer builds its messages in this same pass).
  */
 export function scanRecordsTs(
   records: Uint8Array,
@@ -582,6 +601,7 @@ export function scanRecordsTs(
   lastOffsetDelta: number,
   baseTimestamp: number,
   allowOffsetGaps: boolean,
+  visitor: RecordVisitor | null = null,
 ): number {
   const cursor = new VarintCursor(records);
   cursor.position = start;
@@ -606,14 +626,17 @@ export function scanRecordsTs(
     const keyLength = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (keyLength < -1 || keyLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+    const keyStart = cursor.position;
     if (keyLength > 0) cursor.position += keyLength;
     const valueLength = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (valueLength < -1 || valueLength > recordEnd - cursor.position) return SCAN_BAD_RECORD;
+    const valueStart = cursor.position;
     if (valueLength > 0) cursor.position += valueLength;
     const headersCount = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (headersCount < 0 || headersCount > (recordEnd - cursor.position) >> 1) return SCAN_BAD_RECORD;
+    const headersStart = cursor.position;
     for (let h = 0; h < headersCount; h++) {
       const headerKeyLength = readVarint(cursor);
       if (cursor.error !== null) return scanStatus(cursor);
@@ -626,6 +649,9 @@ export function scanRecordsTs(
     }
     if (cursor.position !== recordEnd) return SCAN_BAD_RECORD;
     cursor.end = end;
+    if (visitor !== null) {
+      visitor.record(offsetDelta, baseTimestamp + timestampDelta, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount);
+    }
     count++;
     previousOffsetDelta = offsetDelta;
   }
