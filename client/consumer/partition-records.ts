@@ -272,6 +272,8 @@ class MessageCollector implements RecordVisitor {
   record(
     offsetDelta: number,
     timestamp: number,
+    _recordStart: number,
+    _recordEnd: number,
     keyStart: number,
     keyLength: number,
     valueStart: number,

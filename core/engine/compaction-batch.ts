@@ -34,7 +34,7 @@ import {
 import { CODEC_NONE, compressRecords, decompressRecords } from "../formats/codecs.ts";
 import { crc32c } from "../formats/crc32c.ts";
 import { type Result, err, ok } from "../formats/result.ts";
-import { VarintCursor, readVarint, readVarlong } from "../formats/varint.ts";
+import { SCAN_ERRORS, SCAN_OK, type RecordVisitor, scanRecordsTs } from "../formats/record-batch.ts";
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../limits.ts";
 
 /** Why a stored batch could not be walked or rewritten. */
@@ -82,44 +82,47 @@ export function openBatch(bytes: Uint8Array): Result<OpenedBatch, CompactionBatc
 
 /**
  * Calls `visit` for every record of `batch` in order with its offset, timestamp, key and tombstone flag, and
- * the byte range of the record inside `batch.records`. Checks every record's framing against the section.
+ * the byte range of the record inside `batch.records`. The records are checked by the shared record walk
+ * (core/formats/record-batch.ts scanRecordsTs, offset gaps allowed: a cleaned batch has them); `visit` sees only
+ * records that passed, and a walk that fails after some visits returns the error (the caller discards the pass).
  */
 export function walkRecords(
   batch: OpenedBatch,
   visit: (record: RecordEntry, start: number, end: number) => void,
 ): Result<number, CompactionBatchError> {
   const { header, records } = batch;
-  const cursor = new VarintCursor(records);
-  const entry: RecordEntry = { offset: 0, timestamp: 0, key: null, tombstone: false };
-  let count = 0;
-  while (cursor.position < records.length) {
-    const start = cursor.position;
-    cursor.end = records.length;
-    const length = readVarint(cursor);
-    if (cursor.error !== null || length < 0 || cursor.position + length > records.length) return err("bad_record");
-    const end = cursor.position + length;
-    cursor.end = end;
-    cursor.position += 1; // attributes (unused in v2)
-    const timestampDelta = readVarlong(cursor);
-    const offsetDelta = readVarint(cursor);
-    const keyLength = readVarint(cursor);
-    if (cursor.error !== null || keyLength < -1 || cursor.position + Math.max(0, keyLength) > end) return err("bad_record");
-    const keyStart = cursor.position;
-    cursor.position += Math.max(0, keyLength);
-    const valueLength = readVarint(cursor);
-    if (cursor.error !== null || valueLength < -1 || cursor.position + Math.max(0, valueLength) > end) return err("bad_record");
-    if (offsetDelta < 0 || offsetDelta > header.lastOffsetDelta) return err("bad_record");
-    entry.offset = header.baseOffset + offsetDelta;
-    entry.timestamp = header.baseTimestamp + timestampDelta;
-    entry.key = keyLength < 0 ? null : records.subarray(keyStart, keyStart + keyLength);
+  const status = scanRecordsTs(
+    records,
+    0,
+    records.length,
+    header.recordsCount,
+    header.lastOffsetDelta,
+    header.baseTimestamp,
+    true,
+    new EntryVisitor(header.baseOffset, records, visit),
+  );
+  if (status === SCAN_OK) return ok(header.recordsCount);
+  return err(SCAN_ERRORS[status] === "record_count_mismatch" ? "record_count_mismatch" : "bad_record");
+}
+
+// Fills one RecordEntry per record (reused: the cleaner reads it during the visit only).
+class EntryVisitor implements RecordVisitor {
+  private readonly entry: RecordEntry = { offset: 0, timestamp: 0, key: null, tombstone: false };
+
+  constructor(
+    private readonly baseOffset: number,
+    private readonly records: Uint8Array,
+    private readonly visit: (record: RecordEntry, start: number, end: number) => void,
+  ) {}
+
+  record(offsetDelta: number, timestamp: number, recordStart: number, recordEnd: number, keyStart: number, keyLength: number, _valueStart: number, valueLength: number): void {
+    const entry = this.entry;
+    entry.offset = this.baseOffset + offsetDelta;
+    entry.timestamp = timestamp;
+    entry.key = keyLength < 0 ? null : this.records.subarray(keyStart, keyStart + keyLength);
     entry.tombstone = valueLength < 0;
-    visit(entry, start, end);
-    cursor.position = end;
-    count++;
-    if (count > header.recordsCount) return err("record_count_mismatch");
+    this.visit(entry, recordStart, recordEnd);
   }
-  if (count !== header.recordsCount) return err("record_count_mismatch");
-  return ok(count);
 }
 
 /** The outcome of filtering one batch. */

@@ -107,6 +107,8 @@ export interface RecordVisitor {
   record(
     offsetDelta: number,
     timestamp: number,
+    recordStart: number,
+    recordEnd: number,
     keyStart: number,
     keyLength: number,
     valueStart: number,
@@ -610,6 +612,7 @@ export function scanRecordsTs(
   let previousOffsetDelta = -1;
   while (cursor.position < end) {
     if (count === expectedCount) return SCAN_RECORD_COUNT_MISMATCH;
+    const recordStart = cursor.position;
     const length = readVarint(cursor);
     if (cursor.error !== null) return scanStatus(cursor);
     if (length < RECORD_BODY_BYTES_MIN || length > end - cursor.position) return SCAN_BAD_RECORD;
@@ -650,7 +653,7 @@ export function scanRecordsTs(
     if (cursor.position !== recordEnd) return SCAN_BAD_RECORD;
     cursor.end = end;
     if (visitor !== null) {
-      visitor.record(offsetDelta, baseTimestamp + timestampDelta, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount);
+      visitor.record(offsetDelta, baseTimestamp + timestampDelta, recordStart, recordEnd, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount);
     }
     count++;
     previousOffsetDelta = offsetDelta;
