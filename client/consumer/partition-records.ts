@@ -28,10 +28,10 @@ import {
 import type { RecordBatchHeader } from "../../core/formats/record-batch-header.ts";
 import { CODEC_NONE, decompressRecords } from "../../core/formats/codecs.ts";
 import { crc32c } from "../../core/formats/crc32c.ts";
-import { SCAN_ERRORS, SCAN_OK, type RecordBatchError, type RecordHeader, type RecordVisitor, scanRecordsTs } from "../../core/formats/record-batch.ts";
+import { SCAN_ERRORS, SCAN_OK, checkHeaderRanges, type RecordBatchError, type RecordHeader, type RecordVisitor, scanRecordsTs } from "../../core/formats/record-batch.ts";
 import { type Result, err, ok } from "../../core/formats/result.ts";
 import { VarintCursor, readVarint } from "../../core/formats/varint.ts";
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
+import { BATCH_BYTES_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { type ConsumedMessage, text } from "../records.ts";
 
 const textDecoder = new TextDecoder();
@@ -337,16 +337,8 @@ function openBatch(bytes: Uint8Array, checkCrcs: boolean): Result<OpenedBatch, R
   if (!frame.ok) return frame;
   const header: RecordBatchHeader = frame.value;
   if (checkCrcs && crc32c(bytes.subarray(ATTRIBUTES_OFFSET, header.sizeBytes)) !== header.crc) return err("crc_mismatch");
-  if (header.recordsCount < 0) return err("record_count_mismatch");
-  if (header.recordsCount > BATCH_RECORDS_MAX) return err("too_large");
-  if (
-    header.baseOffset < 0 ||
-    !Number.isSafeInteger(header.baseOffset + Math.max(header.lastOffsetDelta, 0)) ||
-    !Number.isSafeInteger(header.baseTimestamp) ||
-    !Number.isSafeInteger(header.maxTimestamp)
-  ) {
-    return err("out_of_range");
-  }
+  const headerError = checkHeaderRanges(header);
+  if (headerError !== null) return err(headerError);
   let records = bytes.subarray(RECORD_BATCH_HEADER_BYTES, header.sizeBytes);
   const codec = header.attributes & ATTRIBUTE_CODEC_MASK;
   if (codec !== CODEC_NONE) {

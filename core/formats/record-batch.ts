@@ -693,17 +693,8 @@ function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): R
     crc = kernels.recordBatchComputeCrc(base, base + size) >>> 0;
   } else crc = crc32c(bytes.subarray(ATTRIBUTES_OFFSET, size));
   if (crc !== header.crc) return err("crc_mismatch");
-  if (header.recordsCount < 0) return err("record_count_mismatch");
-  if (header.recordsCount > BATCH_RECORDS_MAX) return err("too_large");
-  // Offsets and timestamps travel as numbers: refuse what a number cannot hold exactly (the header reader rounded).
-  if (
-    header.baseOffset < 0 ||
-    !Number.isSafeInteger(header.baseOffset + Math.max(header.lastOffsetDelta, 0)) ||
-    !Number.isSafeInteger(header.baseTimestamp) ||
-    !Number.isSafeInteger(header.maxTimestamp)
-  ) {
-    return err("out_of_range");
-  }
+  const headerError = checkHeaderRanges(header);
+  if (headerError !== null) return err(headerError);
   const codec = header.attributes & ATTRIBUTE_CODEC_MASK;
   let records = bytes.subarray(RECORD_BATCH_HEADER_BYTES, size);
   let start = base + RECORD_BATCH_HEADER_BYTES;
@@ -724,6 +715,24 @@ function checkRecordBatch(bytes: Uint8Array, options: RecordBatchReadOptions): R
       : scanRecordsTs(records, 0, records.length, header.recordsCount, header.lastOffsetDelta, header.baseTimestamp, allowOffsetGaps);
   if (status !== SCAN_OK) return err(SCAN_ERRORS[status]!);
   return ok({ header, codec, records });
+}
+
+/**
+ * The header checks every reader of a batch makes after its frame: a record count within bounds, and offsets and
+ * timestamps a number holds exactly (the header reader rounds past 2^53). Null when the header is usable.
+ */
+export function checkHeaderRanges(header: RecordBatchHeader): RecordBatchError | null {
+  if (header.recordsCount < 0) return "record_count_mismatch";
+  if (header.recordsCount > BATCH_RECORDS_MAX) return "too_large";
+  if (
+    header.baseOffset < 0 ||
+    !Number.isSafeInteger(header.baseOffset + Math.max(header.lastOffsetDelta, 0)) ||
+    !Number.isSafeInteger(header.baseTimestamp) ||
+    !Number.isSafeInteger(header.maxTimestamp)
+  ) {
+    return "out_of_range";
+  }
+  return null;
 }
 
 /**
