@@ -86,6 +86,16 @@ export class Message implements ConsumedMessage {
     return this.#value;
   }
 
+  /** Bytes in the value (Kafka's serializedValueSize()), or -1 for a null value; makes no view. */
+  get serializedValueSize(): number {
+    return this.valueLength;
+  }
+
+  /** Bytes in the key (Kafka's serializedKeySize()), or -1 for a null key; makes no view. */
+  get serializedKeySize(): number {
+    return this.keyLength;
+  }
+
   /** The record's headers in order (a key may repeat); values are views into the fetched bytes. */
   get headers(): readonly RecordHeader[] {
     if (this.#headers === NOT_MADE) this.#headers = this.headersCount === 0 ? NO_HEADERS : readHeaders(this.bytes, this.headersStart, this.headersCount);

@@ -208,4 +208,23 @@ describe("PartitionRecords", () => {
     expect(message!.headers.map((h) => [h.key, new TextDecoder().decode(h.value!)])).toEqual([["i", "0"]]);
     expect(message!.timestamp).toBe(1_800_000_000_000);
   });
+
+  test("serializedValueSize and serializedKeySize give byte lengths without a view, -1 for null", () => {
+    const records: RecordInput[] = [
+      { key: "key", value: new Uint8Array(100), timestamp: 1 },
+      { key: null, value: null, timestamp: 2 },
+      { key: new Uint8Array(0), value: "héllo", timestamp: 3 },
+    ];
+    const bytes = encodeRecordBatch({ records });
+    const messages = new PartitionRecords("t", 0, 0, 3, bytes, true).take(3);
+    expect(messages.map((m) => [m.serializedKeySize, m.serializedValueSize])).toEqual([
+      [3, 100],
+      [-1, -1],
+      [0, 6],
+    ]);
+    for (const m of messages) {
+      expect(m.serializedKeySize).toBe(m.key === null ? -1 : m.key.length);
+      expect(m.serializedValueSize).toBe(m.value === null ? -1 : m.value.length);
+    }
+  });
 });
