@@ -22,8 +22,9 @@ import type { ApiDefinition, RequestInputOf, ResponseOf } from "../core/formats/
 import { ApiVersionsApi } from "../core/formats/protocol/api-versions.ts";
 import { decodeResponseBody, decodeResponseEnvelope, encodeRequestParts } from "../core/formats/protocol/envelope.ts";
 import { ErrorCode, RivuletError } from "../core/formats/protocol/errors.ts";
-import { FRAME_BYTES_MAX, type FramePart, FrameReader } from "../core/formats/protocol/frame.ts";
+import { FRAME_BYTES_MAX, type FramePart } from "../core/formats/protocol/frame.ts";
 import { RivuletClosedError, RivuletConnectionError, RivuletTimeoutError } from "./errors.ts";
+import { ResponseReceiver } from "./response-receiver.ts";
 
 /** Room for a response's envelope and per-partition fields around its record bytes. */
 export const RESPONSE_ENVELOPE_BYTES_SLACK = 1024 * 1024;
@@ -93,7 +94,7 @@ export class Connection {
   readonly broker: string;
   readonly #socket: Socket;
   readonly #options: ConnectionOptions;
-  readonly #reader: FrameReader;
+  readonly #receiver: ResponseReceiver;
   // Requests awaiting an answer, oldest first (a queue with a moving head: shift() is O(n)).
   #pending: (PendingRequest | undefined)[] = [];
   #pendingHead = 0;
@@ -114,13 +115,13 @@ export class Connection {
   /** Resolves once the connection is closed: null after close(), the error when it failed. */
   readonly closed: Promise<RivuletError | null> = new Promise((resolve) => (this.#resolveClosed = resolve));
 
-  private constructor(socket: Socket, options: ConnectionOptions) {
+  private constructor(socket: Socket, receiving: Receiving, options: ConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
     this.broker = `${options.host}:${options.port}`;
-    this.#reader = new FrameReader(options.maxResponseBytes ?? CONNECTION_RESPONSE_BYTES_MAX);
+    this.#receiver = receiving.receiver;
     this.#maxInFlight = options.maxInFlightRequests;
-    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    receiving.onRead = (bytes) => this.#onRead(bytes);
     socket.on("error", (error: Error) => this.#fail(new RivuletConnectionError(this.broker, `socket error: ${error.message}`, { cause: error })));
     socket.on("close", () => this.#fail(new RivuletConnectionError(this.broker, "connection closed by the broker")));
   }
@@ -130,8 +131,9 @@ export class Connection {
     checkOptions(options);
     const broker = `${options.host}:${options.port}`;
     const deadline = Date.now() + options.connectTimeoutMs;
-    const socket = await connectSocket(options.host, options.port, options.connectTimeoutMs, broker);
-    const connection = new Connection(socket, options);
+    const receiving = new Receiving(new ResponseReceiver(options.maxResponseBytes ?? CONNECTION_RESPONSE_BYTES_MAX));
+    const socket = await connectSocket(options.host, options.port, options.connectTimeoutMs, broker, receiving);
+    const connection = new Connection(socket, receiving, options);
     try {
       const remainingMs = Math.max(1, deadline - Date.now());
       const versions = await connection.#send(ApiVersionsApi, 0, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }, remainingMs);
@@ -353,11 +355,13 @@ export class Connection {
     }
   }
 
-  #onData(chunk: Uint8Array): void {
+  // HOT PATH (bench/consumer.bench.ts is the decode; `rivulet perf consume` the whole): frames are views into the
+  // receive buffer the socket read into (response-receiver.ts), handed on without a copy.
+  #onRead(bytes: number): void {
     if (this.#closedFlag) return;
-    this.#reader.push(chunk);
+    this.#receiver.received(bytes);
     for (;;) {
-      const next = this.#reader.next();
+      const next = this.#receiver.next();
       if (!next.ok) {
         if (next.error !== "incomplete") this.#fail(new RivuletConnectionError(this.broker, `bad response frame (${next.error})`));
         return;
@@ -465,10 +469,30 @@ function checkOptions(options: ConnectionOptions): void {
   );
 }
 
-// Opens the TCP socket; rejects with a definite RivuletConnectionError (nothing was sent).
-function connectSocket(host: string, port: number, timeoutMs: number, broker: string): Promise<Socket> {
+// The socket's read side: node:net's `onread` asks it where to read (the receiver's buffer) and tells it how much
+// arrived; the connection attaches its handler once it exists (nothing arrives before the first request).
+class Receiving {
+  // Bytes that come before the connection exists are kept for it (a broker never speaks first; if one does, the
+  // connection's first read sees them as an unexpected response and closes).
+  onRead: (bytes: number) => void = (bytes) => this.receiver.received(bytes);
+
+  constructor(readonly receiver: ResponseReceiver) {}
+}
+
+// Opens the TCP socket, reading through `receiving`; rejects with a definite RivuletConnectionError (nothing was sent).
+function connectSocket(host: string, port: number, timeoutMs: number, broker: string, receiving: Receiving): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
+    const socket = createConnection({
+      host,
+      port,
+      onread: {
+        buffer: () => receiving.receiver.readBuffer(),
+        callback: (bytes: number) => {
+          receiving.onRead(bytes);
+          return true;
+        },
+      },
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new RivuletConnectionError(broker, `connect timed out after ${timeoutMs} ms`, { definite: true }));
