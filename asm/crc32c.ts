@@ -1,30 +1,34 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) over wasm memory: the checksum of Kafka's v2 batches.
 // Contract and TypeScript twin: core/formats/crc32c.ts; both run one suite (test/core/formats/crc32c.test.ts).
 //
-// Three paths by length, chosen by bench/crc32c.bench.ts:
-//   len >= THREE_WAY_MIN_BYTES   three interleaved slice-by-8 lanes over thirds of the buffer. One lane's table
-//                                lookups wait on its previous CRC; three independent lanes keep the CPU's load
-//                                ports busy (~2x over one lane at 64 KiB and 1 MiB here). Lanes are joined
-//                                with GF(2) shifts (zlib's crc32_combine idea: multiply by x^(8n) mod P).
-//   len >= 8                     one slice-by-8 lane.
-//   tail                         one table lookup per byte.
+// Two paths by length, chosen by bench/crc32c.bench.ts (docs/benchmarks/crc-and-index.md):
+//   whole blocks of BLOCK_BYTES   three interleaved slice-by-8 lanes of LANE_BYTES each. One lane's table lookups
+//                                 wait on its previous CRC; three independent lanes keep the CPU busy. The lanes
+//                                 are joined after every block by a fixed shift of LANE_BYTES zero bytes, which
+//                                 is a 32-bit linear map and so four table lookups (SHIFT_TABLES). The earlier
+//                                 kernel joined lanes of len/3 bytes with GF(2) multiplications by x^(8n) mod P
+//                                 computed per call, which cost ~30 % at 4 KiB and kept 3 lanes off below it.
+//   the rest (< BLOCK_BYTES)      one slice-by-8 lane over whole 8-byte words, then one table lookup per byte.
 //
 // Static data (filled once by the module's start function, kernels never allocate):
 //   SLICE_TABLES  8 x 256 x u32  SLICE_TABLES[k][b] = CRC register after byte b followed by k zero bytes
-//   X2N_TABLE     32 x u32       X2N_TABLE[n] = x^(2^n) mod P, for shifting a register by n zero bytes
+//   SHIFT_TABLES  4 x 256 x u32  SHIFT_TABLES[k][b] = register (b << 8k) after LANE_BYTES zero bytes
+//   X2N_TABLE     32 x u32       X2N_TABLE[n] = x^(2^n) mod P, for building SHIFT_TABLES
 
 const POLY_REFLECTED: u32 = 0x82f63b78;
 const SLICES: i32 = 8;
 const TABLE_BYTES: usize = 256 * 4;
 
 /**
- * Below this many bytes one lane wins: the lane join costs ~10-20 GF(2) multiplications. Measured best-of-15 in
- * Bun: 3-way 1.08 vs 1-lane 1.21 GB/s at 2 KiB, 1.96 vs 1.32 GB/s at 4 KiB (bench/crc32c.bench.ts rows
- * "wasm 3-way resident" / "wasm 1-lane resident").
+ * Bytes each of the three lanes takes per block. Measured against 128, 512 and 1024 (and 2 or 4 lanes) with
+ * bench/crc32c.bench.ts-style interleaved rounds: 256 was as fast as the longer lanes from 16 KiB up and faster
+ * at 1-4 KiB, where a shorter block leaves less to the single lane.
  */
-const THREE_WAY_MIN_BYTES: usize = 4096;
+const LANE_BYTES: usize = 256;
+const BLOCK_BYTES: usize = 3 * LANE_BYTES;
 
 const SLICE_TABLES: usize = memory.data(SLICES * 256 * 4, 64);
+const SHIFT_TABLES: usize = memory.data(4 * 256 * 4, 64);
 const X2N_TABLE: usize = memory.data(32 * 4, 64);
 
 // In the reflected representation the polynomial x^0 is the top bit.
@@ -76,26 +80,50 @@ function initTables(): void {
     p = multiplyModP(p, p);
     store<u32>(X2N_TABLE + (n << 2), p);
   }
+  // The shift is linear, so each entry is the XOR of the entries of its bits: 32 multiplications, not 1024.
+  const shift = xPowerModP(LANE_BYTES, 3);
+  for (let k: u32 = 0; k < 4; k++) {
+    const table = SHIFT_TABLES + <usize>k * TABLE_BYTES;
+    store<u32>(table, 0);
+    for (let b: u32 = 1; b < 256; b++) {
+      const low = b & (0 - b);
+      const entry = b == low ? multiplyModP(shift, b << (8 * k)) : load<u32>(table + (<usize>low << 2)) ^ load<u32>(table + (<usize>(b ^ low) << 2));
+      store<u32>(table + (<usize>b << 2), entry);
+    }
+  }
 }
 initTables();
 
-// One slice-by-8 step: the register absorbs 8 bytes (lo = first 4 bytes, hi = next 4, little-endian).
-// HOT PATH (bench/crc32c.bench.ts): each lookup is shift + mask + load. The byte is extracted already scaled by 4
-// (shift 2 less, mask 0x3fc) and the table address is the load's constant immediate, which roughly halves the
-// instructions per lookup against the plain `table[(x >> s) & 0xff]` form.
+// One slice-by-8 step: the register absorbs the 8 bytes at ptr.
+// HOT PATH (bench/crc32c.bench.ts): each lookup of the register's bytes is shift + mask + load: the byte is
+// extracted already scaled by 4 (shift 2 less, mask 0x3fc) and the table address is the load's constant
+// immediate. The last 4 bytes do not depend on the register, so each is loaded as a byte straight from memory
+// (load + shift + load, one instruction less per lookup than extracting it from a 32-bit word).
 // @ts-ignore: decorator
 @inline
-function step8(crc: u32, lo: u32, hi: u32): u32 {
-  const a = crc ^ lo;
+function step8(crc: u32, ptr: usize): u32 {
+  const a = crc ^ load<u32>(ptr);
   return (
     load<u32>(<usize>((a << 2) & 0x3fc), SLICE_TABLES + 7 * 1024) ^
     load<u32>(<usize>((a >> 6) & 0x3fc), SLICE_TABLES + 6 * 1024) ^
     load<u32>(<usize>((a >> 14) & 0x3fc), SLICE_TABLES + 5 * 1024) ^
     load<u32>(<usize>((a >> 22) & 0x3fc), SLICE_TABLES + 4 * 1024) ^
-    load<u32>(<usize>((hi << 2) & 0x3fc), SLICE_TABLES + 3 * 1024) ^
-    load<u32>(<usize>((hi >> 6) & 0x3fc), SLICE_TABLES + 2 * 1024) ^
-    load<u32>(<usize>((hi >> 14) & 0x3fc), SLICE_TABLES + 1 * 1024) ^
-    load<u32>(<usize>((hi >> 22) & 0x3fc), SLICE_TABLES)
+    load<u32>(<usize>load<u8>(ptr, 4) << 2, SLICE_TABLES + 3 * 1024) ^
+    load<u32>(<usize>load<u8>(ptr, 5) << 2, SLICE_TABLES + 2 * 1024) ^
+    load<u32>(<usize>load<u8>(ptr, 6) << 2, SLICE_TABLES + 1 * 1024) ^
+    load<u32>(<usize>load<u8>(ptr, 7) << 2, SLICE_TABLES)
+  );
+}
+
+// Register r after LANE_BYTES zero bytes (r * x^(8 * LANE_BYTES) mod P), one lookup per byte of r.
+// @ts-ignore: decorator
+@inline
+function shiftLane(r: u32): u32 {
+  return (
+    load<u32>(<usize>((r << 2) & 0x3fc), SHIFT_TABLES) ^
+    load<u32>(<usize>((r >> 6) & 0x3fc), SHIFT_TABLES + 1024) ^
+    load<u32>(<usize>((r >> 14) & 0x3fc), SHIFT_TABLES + 2048) ^
+    load<u32>(<usize>((r >> 22) & 0x3fc), SHIFT_TABLES + 3072)
   );
 }
 
@@ -113,46 +141,40 @@ function bytewise(crc: u32, ptr: usize, len: usize): u32 {
 function oneLane(crc: u32, ptr: usize, len: usize): u32 {
   const end8 = ptr + (len & ~(<usize>7));
   while (ptr < end8) {
-    crc = step8(crc, load<u32>(ptr), load<u32>(ptr, 4));
+    crc = step8(crc, ptr);
     ptr += 8;
   }
   return bytewise(crc, ptr, len & 7);
 }
 
-// Register after absorbing [ptr, ptr + len) as three interleaved lanes. Lanes B and C start from register 0;
-// the register of A||B||C is shift(A, |B|+|C|) ^ shift(B, |C|) ^ C, where shift(r, n) = r * x^(8n) mod P.
-function threeLanes(crc: u32, ptr: usize, len: usize): u32 {
-  const laneBytes = (len / 24) * 8;
-  let a = crc;
-  let b: u32 = 0;
-  let c: u32 = 0;
-  let pa = ptr;
-  let pb = ptr + laneBytes;
-  let pc = pb + laneBytes;
-  const endA = pb;
-  // HOT PATH (bench/crc32c.bench.ts, 64 KiB and 1 MiB): three independent dependency chains per iteration.
-  while (pa < endA) {
-    a = step8(a, load<u32>(pa), load<u32>(pa, 4));
-    b = step8(b, load<u32>(pb), load<u32>(pb, 4));
-    c = step8(c, load<u32>(pc), load<u32>(pc, 4));
-    pa += 8;
-    pb += 8;
-    pc += 8;
+// Register after absorbing the whole blocks at [ptr, ptr + blocks * BLOCK_BYTES). Per block, lanes B and C start
+// from register 0; the register of A||B||C is shift(shift(A) ^ B) ^ C, with shift = shiftLane (linear).
+function threeLaneBlocks(crc: u32, ptr: usize, blocks: usize): u32 {
+  const end = ptr + blocks * BLOCK_BYTES;
+  while (ptr < end) {
+    let a = crc;
+    let b: u32 = 0;
+    let c: u32 = 0;
+    // HOT PATH (bench/crc32c.bench.ts, 16 KiB to 1 MiB): three independent dependency chains per iteration.
+    for (let q = ptr, laneEnd = ptr + LANE_BYTES; q < laneEnd; q += 8) {
+      a = step8(a, q);
+      b = step8(b, q + LANE_BYTES);
+      c = step8(c, q + 2 * LANE_BYTES);
+    }
+    crc = shiftLane(shiftLane(a) ^ b) ^ c;
+    ptr += BLOCK_BYTES;
   }
-  // Lane C also takes the remainder (< 24 bytes) so the join needs only two shifts.
-  const cBytes = len - 2 * laneBytes;
-  c = oneLane(c, pc, cBytes - laneBytes);
-  return multiplyModP(xPowerModP(laneBytes + cBytes, 3), a) ^ multiplyModP(xPowerModP(cBytes, 3), b) ^ c;
+  return crc;
 }
 
-/** Single-lane slice-by-8 CRC-32C (same contract as crc32c): the baseline bench/crc32c.bench.ts holds 3-way to. */
+/** Single-lane slice-by-8 CRC-32C (same contract as crc32c): the baseline bench/crc32c.bench.ts holds 3 lanes to. */
 export function crc32cOneLane(ptr: usize, len: usize, seed: u32): u32 {
   return ~oneLane(~seed, ptr, len);
 }
 
 /** CRC-32C of the `len` bytes at `ptr`, continuing from `seed` (the CRC of the bytes before; 0 to start). */
 export function crc32c(ptr: usize, len: usize, seed: u32): u32 {
-  const crc = ~seed;
-  if (len >= THREE_WAY_MIN_BYTES) return ~threeLanes(crc, ptr, len);
-  return ~oneLane(crc, ptr, len);
+  const blocks = len / BLOCK_BYTES;
+  const crc = threeLaneBlocks(~seed, ptr, blocks);
+  return ~oneLane(crc, ptr + blocks * BLOCK_BYTES, len - blocks * BLOCK_BYTES);
 }

@@ -26,11 +26,11 @@ const implementations = [
   { name: "default", crc: crc32c },
 ];
 
-// Sizes from the contract, plus the edges of the kernel's paths: the 8-byte step, the 3-way lane split (4 KiB,
-// lanes of len/24*8 bytes with the remainder on the last lane) and the dispatcher's crossover.
+// Sizes from the contract, plus the edges of the kernel's paths: the 8-byte step, the blocks of three 256-byte
+// lanes (768 bytes, the rest on one lane) and the dispatcher's crossover.
 const SIZES = [
-  0, 1, 7, 8, 15, 16, 17, 23, 24, 25, 63, 64, 65, 255, 256, 257, 1000, 2048, 4095, 4096, 4097, 4119, 4120, 65531,
-  65536, 1 << 20,
+  0, 1, 7, 8, 15, 16, 17, 23, 24, 25, 63, 64, 65, 255, 256, 257, 767, 768, 769, 775, 776, 1000, 1535, 1536, 1537,
+  2048, 2303, 2304, 4095, 4096, 4097, 65531, 65536, 1 << 20,
 ];
 
 for (const impl of implementations) {
@@ -54,9 +54,9 @@ for (const impl of implementations) {
       }
     });
 
-    test("every length from 0 to 80 and around the 3-way lane threshold (4 KiB)", () => {
-      const bytes = randomBytes(4242, 4200);
-      for (let size = 0; size <= 4200; size = size === 80 ? 4000 : size + 1) {
+    test("every length from 0 to 80 and across the first two three-lane blocks (700 to 1600)", () => {
+      const bytes = randomBytes(4242, 1600);
+      for (let size = 0; size <= 1600; size = size === 80 ? 700 : size + 1) {
         const view = bytes.subarray(0, size);
         const want = native(view);
         if (impl.crc(view) !== want) throw new Error(`size ${size}: want ${want.toString(16)}`);
@@ -66,7 +66,7 @@ for (const impl of implementations) {
     test("continuation: crc(a + b) == crc(b, crc(a)) at every kind of split", () => {
       const bytes = randomBytes(99, 70_000);
       const whole = native(bytes);
-      for (const split of [0, 1, 7, 8, 9, 100, 2048, 4099, 65536, 69_999, 70_000]) {
+      for (const split of [0, 1, 7, 8, 9, 100, 767, 768, 769, 2048, 4099, 65536, 69_999, 70_000]) {
         const first = impl.crc(bytes.subarray(0, split));
         expect(impl.crc(bytes.subarray(split), first)).toBe(whole);
       }
