@@ -11,24 +11,26 @@
 // What the latencies mean (all in milliseconds, recorded in microseconds):
 //   produce  from produce() of a record to its delivery callback (Kafka's ProducerPerformance);
 //   consume  how long each batch took to arrive after the previous one was handed over (poll latency);
-//   e2e      from just before produce() to the consumer seeing the record: the producer writes performance.now()
-//            in microseconds (float64) into the first 8 bytes of the value, the consumer subtracts it from its own
-//            reading. Producer and consumer run in this one process and on one thread, so it is one clock (and
-//            a produce burst delays reading: docs/benchmarks/perf.md).
-// `perf produce --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag): they pay
-// for JIT compilation and metadata, and dominate a short run's p99.
+//   e2e      from just before produce() to the consumer seeing the record: the producer writes its clock in
+//            microseconds (float64) into the first 8 bytes of the value, the consumer subtracts it from its own
+//            reading. The consumer runs in its own thread (client/cli/perf-e2e-consumer.ts), so a produce burst
+//            does not delay reading; the clock is one process-wide monotonic clock (client/cli/perf-stats.ts).
+// `perf produce|e2e --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag for the
+// producer): they pay for JIT compilation and metadata, and dominate a short run's p99.
 // MB is 1024 * 1024 bytes of record values, as in Kafka's tools.
 //
 // Every run is bounded: in records (the count flags, at most PERF_RECORDS_MAX) and in time (--timeout-ms, default
 // PERF_TIMEOUT_MS_DEFAULT: a run that passes it stops sending, waits at most DRAIN_MS_MAX, and reports what it
 // got, with "timedOut": true).
-import { build, type Histogram } from "hdr-histogram-js";
 import { MESSAGE_MAX_BYTES_DEFAULT } from "../../core/limits.ts";
-import type { Consumer } from "../consumer/consumer.ts";
-import type { MessageBatch } from "../consumer/fetcher.ts";
-import type { Producer } from "../producer/producer.ts";
-import type { RecordMetadata } from "../records.ts";
+import type { DeliveryCallback } from "../producer/accumulator.ts";
+import { type Producer, RivuletDeliveryFailedError } from "../producer/producer.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCliIo, type CliOutput, UsageError, clientFor, integerFlag, keyValues, parseFlags, runCommand, write } from "./cli-io.ts";
+import { E2E_TIMESTAMP_BYTES, E2E_UNTIMED_STAMP, type FromE2eConsumer, readLoop, startE2eConsumer, withEarliest } from "./perf-e2e-consumer.ts";
+import { DRAIN_MS_MAX, LatencyStats, type PerfSummary, PROGRESS_INTERVAL_MS, clockMs, clockUs, summarize, summaryLine } from "./perf-stats.ts";
+
+export { DRAIN_MS_MAX, E2E_TIMESTAMP_BYTES, LatencyStats, type PerfSummary, PROGRESS_INTERVAL_MS, summaryLine };
+export { LATENCY_US_MAX } from "./perf-stats.ts";
 
 /** Most records one perf run sends or reads (a bound on the run, not on the broker). */
 export const PERF_RECORDS_MAX = 1_000_000_000;
@@ -38,41 +40,9 @@ export const PERF_RECORD_BYTES_MAX = MESSAGE_MAX_BYTES_DEFAULT - 1024;
 export const PERF_TIMEOUT_MS_DEFAULT = 10 * 60 * 1000;
 /** Kafka's consumer perf --timeout default: a consume run ends when no record arrived for this long. */
 export const PERF_IDLE_TIMEOUT_MS_DEFAULT = 10_000;
-/** How often the progress line is printed (Kafka's ProducerPerformance reports every 5 s). */
-export const PROGRESS_INTERVAL_MS = 5_000;
-/** After the run's time is up, how long it still waits for acknowledgements or records already in flight. */
-export const DRAIN_MS_MAX = 30_000;
-/** Highest latency the histogram tracks exactly (one hour, in microseconds); larger ones are recorded as this. */
-export const LATENCY_US_MAX = 3_600_000_000;
-/** Bytes at the start of an e2e record's value: its send time as a float64 of microseconds. */
-export const E2E_TIMESTAMP_BYTES = 8;
 // The producer runs on this thread: after this many records taken without waiting, the send loop yields to the
 // event loop so the sender can write and answers can be read (Kafka's producer has its own I/O thread instead).
 const YIELD_EVERY_RECORDS = 1024;
-const BYTES_PER_MB = 1024 * 1024;
-
-/** The final summary of a perf run, as --json prints it. */
-export interface PerfSummary {
-  readonly command: "produce" | "consume" | "e2e";
-  readonly topic: string;
-  /** Records acknowledged (produce), read (consume) or seen by the consumer (e2e). */
-  readonly records: number;
-  /** Bytes of record values in `records`. */
-  readonly bytes: number;
-  /** Records whose send failed (produce, e2e). */
-  readonly errors: number;
-  readonly elapsedMs: number;
-  readonly recordsPerSec: number;
-  readonly mbPerSec: number;
-  readonly latencyAvgMs: number;
-  readonly latencyMaxMs: number;
-  readonly latencyP50Ms: number;
-  readonly latencyP95Ms: number;
-  readonly latencyP99Ms: number;
-  readonly latencyP999Ms: number;
-  /** True when --timeout-ms ended the run before its count. */
-  readonly timedOut: boolean;
-}
 
 const USAGE = `Usage: rivulet perf produce|consume|e2e [options]
 
@@ -84,7 +54,7 @@ rivulet perf produce --topic T --num-records N --record-size S --throughput R [o
   --producer-props K=V ...  Producer options by Kafka's names (batch.size=65536 linger.ms=5 acks=1 ...)
   --sync                    One record at a time: each waits for the previous one's acknowledgement
   --warmup-records W        The first W of the N records are sent but left out of the summary (Kafka 4.0's flag):
-                            the first records pay for JIT compilation, connections and metadata
+                            the first records pay for JIT compilation, connections and metadata (also for e2e)
 
 rivulet perf consume --topic T --messages N [options]
   --topic T                 Topic to read from its earliest offset, every partition
@@ -94,8 +64,9 @@ rivulet perf consume --topic T --messages N [options]
   --idle-timeout-ms N       Stop when no record arrived for N ms (default ${PERF_IDLE_TIMEOUT_MS_DEFAULT}, Kafka's --timeout)
 
 rivulet perf e2e --topic T --num-records N --record-size S --throughput R [options]
-  Produces and consumes at once in this process; latency is from produce() to the consumer seeing the record.
-  Takes --producer-props and --consumer-props. --record-size is at least ${E2E_TIMESTAMP_BYTES}.
+  Produces and consumes at once in this process, the consumer in its own thread; latency is from produce() to
+  the consumer seeing the record.
+  Takes --producer-props, --consumer-props and --warmup-records. --record-size is at least ${E2E_TIMESTAMP_BYTES}.
 
 Common options:
   --timeout-ms N            Stop after N ms and report what was done (default ${PERF_TIMEOUT_MS_DEFAULT})
@@ -154,9 +125,8 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
       if (throughput === 0) throw new UsageError("--throughput must be -1 (no limit) or a positive rate");
       const producerProps = keyValues("producer-props", values["producer-props"]);
       const warmupRecords = integerFlag("warmup-records", values["warmup-records"], 0, numRecords - 1) ?? 0;
-      if (mode !== "produce" && warmupRecords > 0) throw new UsageError("--warmup-records applies to perf produce");
       if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, values.sync === true, warmupRecords, timeoutMs, io.stderr);
-      else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), timeoutMs, io.stderr);
+      else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), warmupRecords, timeoutMs, io.stderr);
     }
     await write(io.stdout, json ? `${JSON.stringify(summary)}\n` : `${summaryLine(summary)}\n`);
     return summary.errors > 0 ? EXIT_FAILURE : EXIT_OK;
@@ -220,94 +190,6 @@ export class ThroughputThrottler {
   }
 }
 
-/** Latencies of a run: one HDR histogram for the summary, plus a window for the progress line. */
-export class LatencyStats {
-  /** Latencies in microseconds, 3 significant digits. */
-  readonly histogram: Histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_US_MAX, numberOfSignificantValueDigits: 3, autoResize: false });
-  /** Records counted so far. */
-  count = 0;
-  /** Bytes of record values counted so far. */
-  bytes = 0;
-  #windowCount = 0;
-  #windowBytes = 0;
-  #windowSamples = 0;
-  #windowSumUs = 0;
-  #windowMaxUs = 0;
-  #windowStartMs: number;
-
-  constructor(nowMs: number) {
-    this.#windowStartMs = nowMs;
-  }
-
-  /** Counts `records` records of `bytes` in all that share one latency sample (1 record, or a consumed batch). */
-  record(latencyUs: number, records: number, bytes: number): void {
-    const value = latencyUs < 1 ? 1 : latencyUs > LATENCY_US_MAX ? LATENCY_US_MAX : Math.round(latencyUs);
-    this.histogram.recordValue(value);
-    this.count += records;
-    this.bytes += bytes;
-    this.#windowCount += records;
-    this.#windowBytes += bytes;
-    this.#windowSamples++;
-    this.#windowSumUs += value;
-    if (value > this.#windowMaxUs) this.#windowMaxUs = value;
-  }
-
-  /** Kafka's progress line for the window since the last call, and starts a new window. */
-  progressLine(what: string, nowMs: number): string {
-    const seconds = Math.max(nowMs - this.#windowStartMs, 1) / 1000;
-    const avgMs = this.#windowSamples === 0 ? 0 : this.#windowSumUs / 1000 / this.#windowSamples;
-    const line = `${this.#windowCount} records ${what}, ${fixed(this.#windowCount / seconds, 1)} records/sec (${fixed(this.#windowBytes / BYTES_PER_MB / seconds, 2)} MB/sec), ${fixed(avgMs, 3)} ms avg latency, ${fixed(this.#windowMaxUs / 1000, 3)} ms max latency.`;
-    this.#windowCount = 0;
-    this.#windowBytes = 0;
-    this.#windowSamples = 0;
-    this.#windowSumUs = 0;
-    this.#windowMaxUs = 0;
-    this.#windowStartMs = nowMs;
-    return line;
-  }
-}
-
-function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "0";
-}
-
-function summarize(command: PerfSummary["command"], topic: string, stats: LatencyStats, errors: number, elapsedMs: number, timedOut: boolean): PerfSummary {
-  const seconds = Math.max(elapsedMs, 0.001) / 1000;
-  const h = stats.histogram;
-  const empty = h.totalCount === 0;
-  const ms = (us: number): number => Math.round(us) / 1000;
-  return {
-    command,
-    topic,
-    records: stats.count,
-    bytes: stats.bytes,
-    errors,
-    elapsedMs: Math.round(elapsedMs * 1000) / 1000,
-    recordsPerSec: Math.round((stats.count / seconds) * 10) / 10,
-    mbPerSec: Math.round((stats.bytes / BYTES_PER_MB / seconds) * 100) / 100,
-    latencyAvgMs: empty ? 0 : ms(h.mean),
-    latencyMaxMs: empty ? 0 : ms(h.maxValue),
-    latencyP50Ms: empty ? 0 : ms(h.getValueAtPercentile(50)),
-    latencyP95Ms: empty ? 0 : ms(h.getValueAtPercentile(95)),
-    latencyP99Ms: empty ? 0 : ms(h.getValueAtPercentile(99)),
-    latencyP999Ms: empty ? 0 : ms(h.getValueAtPercentile(99.9)),
-    timedOut,
-  };
-}
-
-/** The text form of a summary, in the shape of Kafka's ProducerPerformance final line. */
-export function summaryLine(s: PerfSummary): string {
-  const verb = s.command === "produce" ? "sent" : s.command === "consume" ? "consumed" : "sent and consumed";
-  const latency = s.command === "consume" ? "batch wait latency" : s.command === "e2e" ? "end-to-end latency" : "latency";
-  return (
-    `${s.records} records ${verb}, ${fixed(s.recordsPerSec, 1)} records/sec (${fixed(s.mbPerSec, 2)} MB/sec), ` +
-    `${fixed(s.latencyAvgMs, 3)} ms avg ${latency}, ${fixed(s.latencyMaxMs, 3)} ms max ${latency}, ` +
-    `${fixed(s.latencyP50Ms, 3)} ms 50th, ${fixed(s.latencyP95Ms, 3)} ms 95th, ${fixed(s.latencyP99Ms, 3)} ms 99th, ${fixed(s.latencyP999Ms, 3)} ms 99.9th.` +
-    (s.errors > 0 ? ` ${s.errors} records failed.` : "") +
-    (s.timedOut ? " Stopped by --timeout-ms." : "")
-  );
-}
-
 // Kafka's payload: random printable bytes (uppercase letters), made once and reused for every record (the batch
 // builder copies a value when it takes the record).
 function payload(recordSize: number): Uint8Array {
@@ -340,10 +222,63 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "tim
   }
 }
 
-// The send loop shared by produce and e2e: `numRecords` records paced by `throughput`, each with a delivery
-// callback; `stamp` (e2e) writes the send time into the value before each produce(); `onWarmedUp` runs before
-// record `warmupRecords` is sent, and acks of earlier records reach `onAcked` with counted = false. Resolves once every record
-// is acknowledged or failed, or the time is up (then after at most DRAIN_MS_MAX more).
+// What happened to the records of one run: failures counted, acknowledgements timed into `stats`.
+// HOT PATH (docs/benchmarks/perf-tool.md, `rivulet perf produce`): the delivery callbacks of one acknowledged batch
+// run in one synchronous loop (ProducerBatch.deliver), so they share one clock read, forgotten by a microtask
+// queued with it; per record there is only the closure holding its send time (the callback is told nothing that
+// names the record), and none for records that are not timed.
+class Deliveries {
+  errors = 0;
+  firstError: Error | null = null;
+  /** Where acknowledgement latencies go; replaced when a warm-up ends (records sent before are not timed). */
+  stats: LatencyStats;
+  readonly #recordBytes: number;
+  // The clock read of the callbacks running now, or -1 when the next callback must read it.
+  #ackUs = -1;
+  readonly #forgetAckUs = (): void => {
+    this.#ackUs = -1;
+  };
+
+  constructor(stats: LatencyStats, recordBytes: number) {
+    this.stats = stats;
+    this.#recordBytes = recordBytes;
+  }
+
+  /** The callback of a record whose latency is not counted (sent during the warm-up). */
+  readonly untimed: DeliveryCallback = (error) => {
+    if (error !== null) this.failed(error);
+  };
+
+  /** The callback of a record sent at `sentUs` whose latency is counted. */
+  timed(sentUs: number): DeliveryCallback {
+    return (error) => {
+      if (error === null) this.acked(sentUs);
+      else this.failed(error);
+    };
+  }
+
+  /** Counts a record sent at `sentUs` as acknowledged now. */
+  acked(sentUs: number): void {
+    let nowUs = this.#ackUs;
+    if (nowUs < 0) {
+      nowUs = this.#ackUs = clockUs();
+      queueMicrotask(this.#forgetAckUs);
+    }
+    this.stats.record(nowUs - sentUs, 1, this.#recordBytes);
+  }
+
+  /** Counts a record that failed. */
+  failed(error: Error): void {
+    this.errors++;
+    if (this.firstError === null) this.firstError = error;
+  }
+}
+
+// The send loop shared by produce and e2e: `numRecords` records paced by `throughput`. With `deliveries` each
+// record has a delivery callback; without (e2e) records go without one and failures are counted from flush().
+// `stamp` (e2e) writes the send time into the value before each produce(); `onWarmedUp` runs before record
+// `warmupRecords` is sent. Resolves once every record is acknowledged or failed, or the time is up (then after
+// at most DRAIN_MS_MAX more).
 async function sendLoop(
   producer: Producer,
   topic: string,
@@ -351,22 +286,20 @@ async function sendLoop(
   value: Uint8Array,
   throughput: number,
   deadlineMs: number,
-  onAcked: ((sentUs: number, counted: boolean) => void) | null,
+  deliveries: Deliveries | null,
   stamp: ((nowUs: number) => void) | null,
   sync = false,
   warmupRecords = 0,
   onWarmedUp: ((nowMs: number) => void) | null = null,
 ): Promise<{ errors: number; firstError: Error | null; timedOut: boolean; sent: number }> {
   const message = { value };
-  let errors = 0;
-  let firstError: Error | null = null;
-  const throttler = new ThroughputThrottler(throughput, performance.now());
+  const throttler = new ThroughputThrottler(throughput, clockMs());
   let sent = 0;
   let timedOut = false;
   let sinceYield = 0;
   for (; sent < numRecords; sent++) {
     // HOT PATH (the tool measures itself too): one clock read per record unless it waited.
-    let nowMs = performance.now();
+    let nowMs = clockMs();
     if (nowMs >= deadlineMs) {
       timedOut = true;
       break;
@@ -374,41 +307,58 @@ async function sendLoop(
     const delayMs = throttler.delayMs(sent, nowMs);
     if (delayMs > 0) {
       await waitMs(delayMs);
-      nowMs = performance.now();
+      nowMs = clockMs();
       sinceYield = 0;
     } else if (++sinceYield >= YIELD_EVERY_RECORDS) {
       await yieldToEventLoop();
-      nowMs = performance.now();
+      nowMs = clockMs();
       sinceYield = 0;
     }
     if (sent === warmupRecords && sent > 0 && onWarmedUp !== null) onWarmedUp(nowMs);
     const sentUs = nowMs * 1000;
-    const counted = sent >= warmupRecords;
-    if (stamp !== null) stamp(sentUs);
-    let settled: (() => void) | null = null;
-    const acked = sync ? new Promise<void>((resolve) => (settled = resolve)) : null;
-    const taken = producer.produce(topic, message, (error: Error | null, _metadata: RecordMetadata | null) => {
-      if (error !== null) {
-        errors++;
-        if (firstError === null) firstError = error;
-      } else if (onAcked !== null) onAcked(sentUs, counted);
-      if (settled !== null) (settled as () => void)();
-    });
+    if (stamp !== null) stamp(sent >= warmupRecords ? sentUs : E2E_UNTIMED_STAMP);
+    let acked: Promise<void> | null = null;
+    let callback: DeliveryCallback | undefined;
+    if (deliveries === null) callback = undefined;
+    else if (sync) {
+      // --sync: delivery.timeout.ms bounds the wait (the callback always runs by then).
+      const d = deliveries;
+      const timed = sent >= warmupRecords;
+      acked = new Promise<void>((resolve) => {
+        callback = (error) => {
+          if (error !== null) d.failed(error);
+          else if (timed) d.acked(sentUs);
+          resolve();
+        };
+      });
+    } else callback = sent >= warmupRecords ? deliveries.timed(sentUs) : deliveries.untimed;
+    const taken = producer.produce(topic, message, callback);
     if (taken !== undefined) {
       await taken;
       sinceYield = 0;
     }
     if (acked !== null) {
-      // --sync: delivery.timeout.ms bounds the wait (the callback always runs by then).
       await acked;
       sinceYield = 0;
     }
   }
+  let errors = deliveries?.errors ?? 0;
+  let firstError = deliveries?.firstError ?? null;
   const flushed = await raceTimeout(
-    producer.flush().catch(() => undefined),
-    Math.max(deadlineMs - performance.now(), 0) + DRAIN_MS_MAX,
+    producer.flush().catch((error: unknown) => {
+      // Records produced without a callback (e2e) that failed: flush() counts them.
+      if (error instanceof RivuletDeliveryFailedError) {
+        errors += error.records;
+        firstError ??= error.cause;
+      }
+    }),
+    Math.max(deadlineMs - clockMs(), 0) + DRAIN_MS_MAX,
   );
   if (flushed === "timeout") timedOut = true;
+  if (deliveries !== null) {
+    errors = deliveries.errors;
+    firstError = deliveries.firstError;
+  }
   return { errors, firstError, timedOut, sent };
 }
 
@@ -428,52 +378,25 @@ async function produceRun(
   const value = payload(recordSize);
   await producer.connect();
   try {
-    const startMs = performance.now();
-    // Replaced when the warm-up ends: the summary covers only the records after it.
-    let stats = new LatencyStats(startMs);
+    const startMs = clockMs();
+    // The summary covers only the records after the warm-up: its stats are replaced when it ends.
+    const deliveries = new Deliveries(new LatencyStats(startMs), recordSize);
     let measuredFromMs = startMs;
-    const ticker = progress(stderr, () => stats.progressLine("sent", performance.now()));
+    const ticker = progress(stderr, () => deliveries.stats.progressLine("sent", clockMs()));
     let result;
     try {
-      result = await sendLoop(
-        producer,
-        topic,
-        numRecords,
-        value,
-        throughput,
-        startMs + timeoutMs,
-        (sentUs, counted) => {
-          if (counted) stats.record(performance.now() * 1000 - sentUs, 1, recordSize);
-        },
-        null,
-        sync,
-        warmupRecords,
-        (nowMs) => {
-          stats = new LatencyStats(nowMs);
-          measuredFromMs = nowMs;
-        },
-      );
+      result = await sendLoop(producer, topic, numRecords, value, throughput, startMs + timeoutMs, deliveries, null, sync, warmupRecords, (nowMs) => {
+        deliveries.stats = new LatencyStats(nowMs);
+        measuredFromMs = nowMs;
+      });
     } finally {
       ticker.stop();
     }
-    const elapsedMs = performance.now() - measuredFromMs;
-    if (result.firstError !== null) await write(stderr, `rivulet perf: ${result.errors} records failed; first: ${(result.firstError as Error).message}\n`);
-    return summarize("produce", topic, stats, result.errors, elapsedMs, result.timedOut);
+    const elapsedMs = clockMs() - measuredFromMs;
+    if (result.firstError !== null) await write(stderr, `rivulet perf: ${result.errors} records failed; first: ${result.firstError.message}\n`);
+    return summarize("produce", topic, deliveries.stats, result.errors, elapsedMs, result.timedOut);
   } finally {
     await producer.disconnect({ timeoutMs: DRAIN_MS_MAX }).catch(() => undefined);
-  }
-}
-
-// Reads until `target.count` records arrived (the caller may lower it while reading) or the consumer stops;
-// `onBatch` sees every batch with its arrival time.
-async function readLoop(consumer: Consumer, target: { count: number; read: number }, onBatch: (batch: MessageBatch, nowMs: number) => void): Promise<void> {
-  if (target.read >= target.count) return;
-  for await (const batch of consumer.batches()) {
-    const nowMs = performance.now();
-    const take = Math.min(batch.messages.length, target.count - target.read);
-    onBatch(take === batch.messages.length ? batch : { ...batch, messages: batch.messages.slice(0, take) }, nowMs);
-    target.read += take;
-    if (target.read >= target.count) break;
   }
 }
 
@@ -490,9 +413,9 @@ async function consumeRun(
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const startMs = performance.now();
+    const startMs = clockMs();
     const stats = new LatencyStats(startMs);
-    const ticker = progress(stderr, () => stats.progressLine("consumed", performance.now()));
+    const ticker = progress(stderr, () => stats.progressLine("consumed", clockMs()));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -504,8 +427,12 @@ async function consumeRun(
       await readLoop(consumer, { count: messages, read: 0 }, (batch, nowMs) => {
         clearTimeout(idle);
         idle = setTimeout(() => void consumer.stop(), idleMs);
+        // HOT PATH: bytes as Kafka's ConsumerPerformance counts them, from the record's size (no value view made).
         let bytes = 0;
-        for (const message of batch.messages) bytes += message.value === null ? 0 : message.value.length;
+        for (const message of batch.messages) {
+          const size = message.serializedValueSize;
+          if (size > 0) bytes += size;
+        }
         stats.record((nowMs - lastMs) * 1000, batch.messages.length, bytes);
         lastMs = nowMs;
       });
@@ -528,65 +455,43 @@ async function e2eRun(
   throughput: number,
   producerProps: Record<string, string>,
   consumerProps: Record<string, string>,
+  warmupRecords: number,
   timeoutMs: number,
   stderr: CliOutput,
 ): Promise<PerfSummary> {
   const rivulet = clientFor(bootstrap, "rivulet-perf-e2e");
   const producer = rivulet.producer(producerProps);
-  const consumer = rivulet.consumer(withEarliest(consumerProps));
-  const admin = rivulet.admin();
+  // The consumer is made in its own thread; made here too (not connected) so bad --consumer-props are a usage error.
+  rivulet.consumer(withEarliest(consumerProps));
   const value = payload(recordSize);
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  let finished: (message: FromE2eConsumer) => void = () => undefined;
+  const outcome = new Promise<FromE2eConsumer>((resolve) => (finished = resolve));
+  const onMessage = (message: FromE2eConsumer): void => {
+    if (message.type === "progress") void stderr.write(`${message.line}\n`);
+    else if (message.type === "done" || message.type === "failed") finished(message);
+  };
+  const onFallback = (reason: string): void => void stderr.write(`rivulet perf: e2e: no consumer thread (${reason}); consuming on the producer's thread\n`);
+  const [, { handle: reader, offsetMs }] = await Promise.all([
+    producer.connect(),
+    startE2eConsumer({ bootstrap, topic, consumerProps, records: numRecords, stopAfterMs: timeoutMs + DRAIN_MS_MAX }, onMessage, onFallback),
+  ]);
   try {
-    await Promise.all([producer.connect(), consumer.connect(), admin.connect()]);
-    // Read from each partition's current end, so only this run's records count.
-    await admin.createTopics({ topics: [{ topic }], ifNotExists: true });
-    const ends = await admin.listOffsets({ topic, at: "latest" });
-    consumer.assign(ends.map(({ partition }) => ({ topic, partition })));
-    for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: end.offset });
-
-    const startMs = performance.now();
-    const stats = new LatencyStats(startMs);
-    const ticker = progress(stderr, () => stats.progressLine("sent and consumed", performance.now()));
-    let timedOut = false;
-    const stopTimer = setTimeout(() => {
-      timedOut = true;
-      void consumer.stop();
-    }, timeoutMs + DRAIN_MS_MAX);
-    let lastSeenMs = startMs;
-    const target = { count: numRecords, read: 0 };
-    try {
-      const reading = readLoop(consumer, target, (batch, nowMs) => {
-        const nowUs = nowMs * 1000;
-        for (const message of batch.messages) {
-          const v = message.value;
-          if (v === null || v.length < E2E_TIMESTAMP_BYTES) continue;
-          const sentUs = new DataView(v.buffer, v.byteOffset, E2E_TIMESTAMP_BYTES).getFloat64(0, true);
-          stats.record(nowUs - sentUs, 1, v.length);
-        }
-        lastSeenMs = nowMs;
-      });
-      const result = await sendLoop(producer, topic, numRecords, value, throughput, startMs + timeoutMs, null, (nowUs) => view.setFloat64(0, nowUs, true));
-      // Records that failed or were never sent never arrive: read only the rest.
-      target.count = result.sent - result.errors;
-      if (target.read >= target.count) void consumer.stop();
-      await reading;
-      if (result.firstError !== null) await write(stderr, `rivulet perf: ${result.errors} records failed; first: ${(result.firstError as Error).message}\n`);
-      return summarize("e2e", topic, stats, result.errors, lastSeenMs - startMs, timedOut || result.timedOut);
-    } finally {
-      clearTimeout(stopTimer);
-      ticker.stop();
-    }
+    const startMs = clockMs();
+    reader.send({ type: "go", startMs, offsetMs });
+    let measuredFromMs = startMs;
+    const stamp = (nowUs: number): void => view.setFloat64(0, nowUs, true);
+    const result = await sendLoop(producer, topic, numRecords, value, throughput, startMs + timeoutMs, null, stamp, false, warmupRecords, (nowMs) => (measuredFromMs = nowMs));
+    // Records that failed or were never sent never arrive: read only the rest.
+    reader.send({ type: "count", records: result.sent - result.errors, measuredFromMs });
+    const ended = await raceTimeout(outcome, Math.max(startMs + timeoutMs - clockMs(), 0) + 2 * DRAIN_MS_MAX);
+    if (ended === "timeout") throw new Error(`the e2e consumer did not finish within ${2 * DRAIN_MS_MAX} ms after the run's time`);
+    if (ended.type !== "done") throw new Error(`e2e consumer: ${ended.type === "failed" ? ended.message : ended.type}`);
+    if (result.firstError !== null) await write(stderr, `rivulet perf: ${result.errors} records failed; first: ${result.firstError.message}\n`);
+    return { ...ended.summary, errors: result.errors, timedOut: ended.summary.timedOut || result.timedOut };
   } finally {
-    await Promise.all([
-      producer.disconnect({ timeoutMs: DRAIN_MS_MAX }).catch(() => undefined),
-      consumer.disconnect().catch(() => undefined),
-      admin.disconnect().catch(() => undefined),
-    ]);
+    reader.send({ type: "stop" });
+    await Promise.all([producer.disconnect({ timeoutMs: DRAIN_MS_MAX }).catch(() => undefined), raceTimeout(outcome, DRAIN_MS_MAX)]);
+    reader.close();
   }
-}
-
-// Perf consumers read from the earliest offset unless the caller's props say otherwise.
-function withEarliest(props: Record<string, string>): Record<string, string> {
-  return { "auto.offset.reset": "earliest", ...props };
 }

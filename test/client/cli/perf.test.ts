@@ -3,6 +3,8 @@
 // arithmetic on given clocks, never as a timed assertion).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EXIT_OK, EXIT_USAGE } from "../../../client/cli/cli-io.ts";
+import { CLOCK_SYNC_ROUNDS, E2E_TIMESTAMP_BYTES, E2E_UNTIMED_STAMP, type FromE2eConsumer, type ToE2eConsumer, measureClockOffsetMs, startE2eConsumer } from "../../../client/cli/perf-e2e-consumer.ts";
+import { clockMs, clockUs } from "../../../client/cli/perf-stats.ts";
 import { LatencyStats, type PerfSummary, ThroughputThrottler, runPerf, summaryLine } from "../../../client/cli/perf.ts";
 import { Rivulet } from "../../../client/index.ts";
 import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
@@ -196,7 +198,33 @@ describe("rivulet perf against a broker", () => {
       "--json",
     ]);
     expect(result.code).toBe(EXIT_OK);
+    // The consumer ran in its own thread (no fallback note).
+    expect(result.stderr).not.toContain("no consumer thread");
     checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 1500, 64);
+  });
+
+  test("e2e --warmup-records reads every record but counts only those after the warm-up", async () => {
+    const topic = topicName("perf");
+    const result = await perf([
+      "e2e",
+      "--topic",
+      topic,
+      "--num-records",
+      "1200",
+      "--warmup-records",
+      "400",
+      "--record-size",
+      "32",
+      "--throughput",
+      "-1",
+      "--producer-props",
+      "linger.ms=1",
+      "--bootstrap-server",
+      broker.address,
+      "--json",
+    ]);
+    expect(result.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 800, 32);
   });
 });
 
@@ -210,7 +238,7 @@ describe("rivulet perf usage", () => {
     [["e2e", "--topic", "t", "--num-records", "1", "--record-size", "4", "--throughput", "-1"], "--record-size must be from 8"],
     [["consume", "--topic", "t"], "--messages is required"],
     [["produce", "--topic", "t", "--num-records", "5", "--warmup-records", "5", "--record-size", "1", "--throughput", "-1"], "--warmup-records must be from 0 to 4"],
-    [["e2e", "--topic", "t", "--num-records", "5", "--warmup-records", "1", "--record-size", "8", "--throughput", "-1"], "--warmup-records applies to perf produce"],
+    [["e2e", "--topic", "t", "--num-records", "5", "--warmup-records", "5", "--record-size", "8", "--throughput", "-1"], "--warmup-records must be from 0 to 4"],
     [["bogus"], "unknown perf command"],
     [["consume", "--topic", "t", "--messages", "1", "--nope"], "Unknown option"],
   ])("%j is a usage error", async (argv, message) => {
@@ -280,5 +308,80 @@ describe("LatencyStats", () => {
       timedOut: true,
     };
     expect(summaryLine(summary)).toEndWith("2 records failed. Stopped by --timeout-ms.");
+  });
+});
+
+describe("the e2e consumer", () => {
+  test("without a worker module it runs on this thread: positioned at the end, times stamped records, skips warm-up ones", async () => {
+    const topic = topicName("perf");
+    const rivulet = new Rivulet({ brokers: [broker.address] });
+    const producer = rivulet.producer({ "linger.ms": "0" });
+    await producer.connect();
+    try {
+      // Already on the topic: not part of the run.
+      await producer.send({ topic, messages: [{ value: new Uint8Array(E2E_TIMESTAMP_BYTES) }] });
+      const reasons: string[] = [];
+      let finish: (message: FromE2eConsumer) => void = () => undefined;
+      const finished = new Promise<FromE2eConsumer>((resolve) => (finish = resolve));
+      const { handle, offsetMs } = await within(
+        startE2eConsumer(
+          { bootstrap: broker.address, topic, consumerProps: { "fetch.max.wait.ms": "50" }, records: 10, stopAfterMs: WAIT_MS },
+          (message) => {
+            if (message.type === "done" || message.type === "failed") finish(message);
+          },
+          (reason) => reasons.push(reason),
+          new URL("./no-such-perf-worker.ts", import.meta.url).href,
+        ),
+        WAIT_MS,
+        "start the e2e consumer",
+      );
+      expect(handle.inWorker).toBe(false);
+      expect(reasons).toHaveLength(1);
+      // One thread, one clock: the measured offset is at most the round trip of a microtask hop.
+      expect(Math.abs(offsetMs)).toBeLessThan(50);
+      const startMs = clockMs();
+      handle.send({ type: "go", startMs, offsetMs });
+      const value = new Uint8Array(16);
+      const view = new DataView(value.buffer);
+      const messages = [];
+      for (let i = 0; i < 10; i++) {
+        view.setFloat64(0, i < 3 ? E2E_UNTIMED_STAMP : clockUs(), true);
+        messages.push({ value: value.slice() });
+      }
+      const measuredFromMs = clockMs();
+      await producer.send({ topic, messages });
+      handle.send({ type: "count", records: 10, measuredFromMs });
+      const outcome = await within(finished, WAIT_MS, "e2e consumer done");
+      if (outcome.type !== "done") throw new Error(`expected done, got ${JSON.stringify(outcome)}`);
+      expect(outcome.summary.records).toBe(7);
+      expect(outcome.summary.bytes).toBe(7 * 16);
+      expect(outcome.summary.timedOut).toBe(false);
+      expect(outcome.summary.latencyP50Ms).toBeGreaterThan(0);
+      handle.close();
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  test("the clock offset comes from the round trip with the least time", async () => {
+    const consumerAheadMs = 1000;
+    let answer: ((pong: { mainMs: number; consumerMs: number }) => void) | null = null;
+    let pings = 0;
+    const handle = {
+      inWorker: true,
+      send(message: ToE2eConsumer) {
+        if (message.type !== "ping") return;
+        pings++;
+        // Every other answer is late: those round trips are long and must not be used.
+        const late = pings % 2 === 0;
+        const reply = (): void => answer?.({ mainMs: message.mainMs, consumerMs: clockMs() + consumerAheadMs });
+        if (late) setTimeout(reply, 5);
+        else queueMicrotask(reply);
+      },
+      close() {},
+    };
+    const offsetMs = await measureClockOffsetMs(handle, () => new Promise((resolve) => (answer = resolve)));
+    expect(pings).toBe(CLOCK_SYNC_ROUNDS);
+    expect(Math.abs(offsetMs - consumerAheadMs)).toBeLessThan(2);
   });
 });
