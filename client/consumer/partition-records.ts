@@ -13,8 +13,9 @@
 //      decoded in the same walk: one pass that checks a record and makes its Message (issue 7: validating first
 //      and walking again cost a second pass per record). A corrupt batch stops the partition there, with nothing
 //      of it or after it delivered (the Messages already made for it are dropped).
-// A Message holds positions, not views: key, value, headers and the bigint offset are made when first read, so a
-// consumer that reads only values pays for one view per record.
+// A Message holds positions, not views: key, value and headers are made when first read (the bigint offset on each
+// read), so a consumer that reads only values pays for one view per record, and one that only counts bytes
+// (serializedValueSize) for none. What a batch's messages share (topic, partition, bytes) is one object.
 // The first batch may start before the fetch offset (the broker sends the batch that holds it): records before
 // the offset are skipped. Control batches (transaction markers) advance the position and deliver nothing.
 import {
@@ -42,47 +43,64 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]) as readonly Record
 // A lazily made part not made yet (undefined never is a part's value: parts are views, null, or a list).
 const NOT_MADE = undefined;
 
+/** What every message of one batch shares: one object per batch, so a Message carries one field for all of it. */
+class MessageSource {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    // The (uncompressed) records section that messages' positions point into.
+    readonly bytes: Uint8Array,
+  ) {}
+}
+
 /**
- * One consumed record, with helpers to read its value and key as text. Key, value, headers and the bigint offset
- * are made on first read from positions in the fetched bytes (and kept, so each read returns the same object).
+ * One consumed record, with helpers to read its value and key as text. Key, value and headers are made on first
+ * read from positions in the fetched bytes (and kept, so each read returns the same object).
+ * HOT PATH (bench/consumer.bench.ts, `rivulet perf consume`): one is made per record, so it holds few fields:
+ * what its batch shares sits in one MessageSource; the headers are found after the value (their count varint
+ * starts where the value ends); the bigint offset is made on each read (bigints compare by value, so it is the
+ * same offset each time).
  */
 export class Message implements ConsumedMessage {
-  #offset: bigint | undefined = NOT_MADE;
   #key: Uint8Array | null | undefined = NOT_MADE;
   #value: Uint8Array | null | undefined = NOT_MADE;
   #headers: readonly RecordHeader[] | undefined = NOT_MADE;
 
   constructor(
-    readonly topic: string,
-    readonly partition: number,
+    private readonly source: MessageSource,
     /** The offset as a number (exact: offsets past 2^53 - 1 are refused on decode); `offset` is the same as a bigint. */
     readonly offsetNumber: number,
     readonly timestamp: number,
-    // The (uncompressed) records section the positions below point into.
-    private readonly bytes: Uint8Array,
     private readonly keyStart: number,
     private readonly keyLength: number,
     private readonly valueStart: number,
     private readonly valueLength: number,
-    private readonly headersStart: number,
-    private readonly headersCount: number,
   ) {}
+
+  /** The topic the record was read from. */
+  get topic(): string {
+    return this.source.topic;
+  }
+
+  /** The partition the record was read from. */
+  get partition(): number {
+    return this.source.partition;
+  }
 
   /** The record's offset in its partition. */
   get offset(): bigint {
-    if (this.#offset === NOT_MADE) this.#offset = BigInt(this.offsetNumber);
-    return this.#offset;
+    return BigInt(this.offsetNumber);
   }
 
   /** The key as a view into the fetched bytes, or null for a null key. */
   get key(): Uint8Array | null {
-    if (this.#key === NOT_MADE) this.#key = this.keyLength < 0 ? null : this.bytes.subarray(this.keyStart, this.keyStart + this.keyLength);
+    if (this.#key === NOT_MADE) this.#key = this.keyLength < 0 ? null : this.source.bytes.subarray(this.keyStart, this.keyStart + this.keyLength);
     return this.#key;
   }
 
   /** The value as a view into the fetched bytes, or null for a null value (a tombstone). */
   get value(): Uint8Array | null {
-    if (this.#value === NOT_MADE) this.#value = this.valueLength < 0 ? null : this.bytes.subarray(this.valueStart, this.valueStart + this.valueLength);
+    if (this.#value === NOT_MADE) this.#value = this.valueLength < 0 ? null : this.source.bytes.subarray(this.valueStart, this.valueStart + this.valueLength);
     return this.#value;
   }
 
@@ -98,7 +116,7 @@ export class Message implements ConsumedMessage {
 
   /** The record's headers in order (a key may repeat); values are views into the fetched bytes. */
   get headers(): readonly RecordHeader[] {
-    if (this.#headers === NOT_MADE) this.#headers = this.headersCount === 0 ? NO_HEADERS : readHeaders(this.bytes, this.headersStart, this.headersCount);
+    if (this.#headers === NOT_MADE) this.#headers = readHeaders(this.source.bytes, this.valueStart + Math.max(this.valueLength, 0));
     return this.#headers;
   }
 
@@ -208,20 +226,25 @@ export class PartitionRecords {
    * is met, the messages before it come first and `corrupt` is set; nothing after it is ever returned.
    */
   take(max: number): Message[] {
-    const out: Message[] = [];
-    while (out.length < max) {
+    let out: Message[] | null = null;
+    let wanted = max;
+    while (wanted > 0) {
       const pending = this.#pending;
-      if (this.#pendingAt < pending.length) {
-        // Hand out a run of the decoded batch at once (a slice, not a push per message).
-        const end = Math.min(pending.length, this.#pendingAt + max - out.length);
-        for (let i = this.#pendingAt; i < end; i++) out.push(pending[i] as Message);
+      const at = this.#pendingAt;
+      if (at < pending.length) {
+        // Hand out a run of the decoded batch at once: a slice, not a push per message.
+        const end = Math.min(pending.length, at + wanted);
+        const run = pending.slice(at, end);
+        if (out === null) out = run;
+        else for (let i = 0; i < run.length; i++) out.push(run[i] as Message);
+        wanted -= run.length;
         this.#pendingAt = end;
         this.position = end === pending.length ? this.#batchEndOffset : (pending[end - 1] as Message).offsetNumber + 1;
         continue;
       }
       if (!this.#decodeNextBatch()) break;
     }
-    return out;
+    return out ?? [];
   }
 
   // Decodes the next whole batch into #pending; false when there is none left or a corrupt one stopped delivery.
@@ -247,7 +270,7 @@ export class PartitionRecords {
       this.#corrupt = { offset: this.position, error: SCAN_ERRORS[status]! };
       return false;
     }
-    const pending = collector === null ? [] : collector.out;
+    const pending = collector === null ? [] : collector.messages();
     this.#pending = pending;
     this.#batchAt += header.sizeBytes;
     this.#batchEndOffset = Math.max(this.position, header.baseOffset + header.lastOffsetDelta + 1);
@@ -261,22 +284,27 @@ export class PartitionRecords {
  * Builds one Message per record at or after `from` while scanRecordsTs checks the batch (one pass: the walk's
  * checks are the shared ones in core/formats/record-batch.ts, offset gaps allowed for compacted topics). On a
  * failed walk the caller drops what was collected.
- * HOT PATH (bench/consumer.bench.ts): one Message and nothing else allocated per record.
+ * HOT PATH (bench/consumer.bench.ts): one Message and nothing else allocated per record, into a list sized once.
  */
 class MessageCollector implements RecordVisitor {
-  readonly out: Message[] = [];
+  readonly out: Message[];
+  count = 0;
+  private readonly source: MessageSource;
   // LogAppendTime batches: every record has the batch's maxTimestamp (as Kafka's consumer reports it).
   private readonly appendTime: number | null;
 
   constructor(
-    private readonly topic: string,
-    private readonly partition: number,
-    private readonly records: Uint8Array,
+    topic: string,
+    partition: number,
+    records: Uint8Array,
     private readonly baseOffset: number,
     private readonly from: number,
     header: RecordBatchHeader,
   ) {
+    this.source = new MessageSource(topic, partition, records);
     this.appendTime = (header.attributes & ATTRIBUTE_TIMESTAMP_TYPE_BIT) !== 0 ? header.maxTimestamp : null;
+    // recordsCount is checked against the batch's size before the walk (checkHeaderRanges), so this is bounded.
+    this.out = new Array<Message>(header.recordsCount);
   }
 
   record(
@@ -288,24 +316,31 @@ class MessageCollector implements RecordVisitor {
     keyLength: number,
     valueStart: number,
     valueLength: number,
-    headersStart: number,
-    headersCount: number,
+    _headersStart: number,
+    _headersCount: number,
   ): void {
     const offset = this.baseOffset + offsetDelta;
     if (offset < this.from) return;
-    this.out.push(
-      new Message(this.topic, this.partition, offset, this.appendTime ?? timestamp, this.records, keyStart, keyLength, valueStart, valueLength, headersStart, headersCount),
-    );
+    this.out[this.count++] = new Message(this.source, offset, this.appendTime ?? timestamp, keyStart, keyLength, valueStart, valueLength);
+  }
+
+  /** The messages collected, once the walk ended well. */
+  messages(): Message[] {
+    const out = this.out;
+    if (this.count < out.length) out.length = this.count;
+    return out;
   }
 }
 
 // RecordCursor.headers() with short ASCII keys decoded without TextDecoder (a call into the decoder costs more
 // than the few characters of a typical header key). The record walk already checked every length, so the varints
 // here are known to be well-formed and in bounds.
-function readHeaders(records: Uint8Array, start: number, count: number): RecordHeader[] {
-  const headers: RecordHeader[] = [];
+function readHeaders(records: Uint8Array, headersCountAt: number): readonly RecordHeader[] {
   const varints = new VarintCursor(records);
-  varints.position = start;
+  varints.position = headersCountAt;
+  const count = readVarint(varints);
+  if (count === 0) return NO_HEADERS;
+  const headers: RecordHeader[] = [];
   for (let h = 0; h < count; h++) {
     const keyLength = readVarint(varints);
     const key = utf8(records, varints.position, keyLength);
