@@ -20,9 +20,9 @@ const SLICES: i32 = 8;
 const TABLE_BYTES: usize = 256 * 4;
 
 /**
- * Bytes each of the three lanes takes per block. Measured against 128, 512 and 1024 (and 2 or 4 lanes) with
- * bench/crc32c.bench.ts-style interleaved rounds: 256 was as fast as the longer lanes from 16 KiB up and faster
- * at 1-4 KiB, where a shorter block leaves less to the single lane.
+ * Bytes each of the three lanes takes per block. Against 128 and 512 bytes, and against 2 or 4 lanes of 256,
+ * in bench/crc32c-ab.bench.ts runs (docs/benchmarks/crc-and-index.md): none was faster by more than the noise at
+ * 1 KiB to 1 MiB (512 measured 0.84-1.02x), and a longer block leaves more of a short input to the single lane.
  */
 const LANE_BYTES: usize = 256;
 const BLOCK_BYTES: usize = 3 * LANE_BYTES;
