@@ -9,10 +9,13 @@
 // or once linger.ms has passed since its first record, or at once when a flush asks. Its bytes are finished
 // (compressed, CRC'd) only when the sender drains it, as Kafka's drain closes batches.
 //
-// Memory (buffer.memory) is Kafka's BufferPool, counted instead of pooled: opening a batch reserves batch.size
-// bytes (or the record's upper bound when larger), appends into it need no accounting, draining shrinks the
-// reservation to the finished bytes, completion releases it. A reservation that does not fit makes the caller
-// wait (client/producer/producer.ts); nothing here blocks.
+// Memory (buffer.memory) is Kafka's BufferPool, counted: opening a batch reserves batch.size bytes (or the
+// record's upper bound when larger), appends into it need no accounting, draining shrinks the reservation to the
+// finished bytes, completion releases it. A reservation that does not fit makes the caller wait
+// (client/producer/producer.ts); nothing here blocks. Like Kafka's pool, the batch buffers themselves are reused:
+// a buffer goes to a free list once nothing can read it any more (its batch was acknowledged, so every byte of it
+// left through the socket; or the batch was finished into a copy), and the next batch builds in it instead of in
+// a new zeroed allocation. Free buffers count against buffer.memory too and are dropped first when it is short.
 //
 // Backlog batches (idempotence only). An idempotent producer has at most 5 batches of a partition unresolved (the
 // broker recognises a resend only among a producer's last 5 batches), so with batch.size batches a partition could
@@ -21,9 +24,10 @@
 // next request is full already) may grow to backlogBatchBytes (max.request.size / 5): under load, requests carry as
 // much as without idempotence; when the partition keeps up, batches close at batch.size as usual.
 //
-// HOT PATH (bench/producer.bench.ts): append() allocates nothing per record; bookkeeping is three parallel arrays
-// per batch (owner, index in the owner's send, timestamp) whose pushes amortize.
-import { RECORD_FRAMING_BYTES_MAX, RecordBatchBuilder, type RecordInput, decodeRecordBatch, utf8Length } from "../../core/formats/record-batch.ts";
+// HOT PATH (bench/producer.bench.ts): append() allocates nothing per record; a batch's bookkeeping is one array of
+// owners whose pushes amortize, with the owner indexes (only send() groups need them) and the timestamps (records of
+// one batch mostly share a millisecond: kept as runs) beside it.
+import { RECORD_FRAMING_BYTES_MAX, RecordBatchBuilder, type RecordInput, builderBufferBytes, decodeRecordBatch, utf8Length } from "../../core/formats/record-batch.ts";
 import { RECORD_BATCH_HEADER_BYTES } from "../../core/formats/record-batch-header.ts";
 import { BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { assert } from "../../core/assert.ts";
@@ -73,10 +77,14 @@ export class ProducerBatch {
   full = false;
   /** Bytes of buffer.memory this batch holds. */
   reservedBytes: number;
-  /** Per record: who learns its fate, its index in that owner's group, its timestamp. */
+  /** Per record: who learns its fate. */
   readonly owners: RecordOwner[] = [];
-  readonly ownerIndexes: number[] = [];
-  readonly timestamps: number[] = [];
+  // Per record, from the first record whose index is not 0 on (before it, all were 0): its index in its owner's
+  // group (send() groups; a callback or nobody is index 0).
+  private ownerIndexes: number[] | null = null;
+  // The records' timestamps as runs of equal values: run r starts at record timestampRunStarts[r].
+  private readonly timestampRunStarts: number[] = [];
+  private readonly timestampRunValues: number[] = [];
   /** Attempts made so far (0 before the first send). */
   attempts = 0;
   /** Not to be sent again before this time (retry backoff). */
@@ -114,9 +122,46 @@ export class ProducerBatch {
     this.reservedBytes = reservedBytes;
   }
 
+  /** The pooled buffer `bytes` is a view of, returned to the free list once the batch is acknowledged. */
+  pooledBuffer: Uint8Array | null = null;
+
   /** Records in the batch. */
   get recordCount(): number {
     return this.owners.length;
+  }
+
+  /** Notes the record just appended to the builder: its owner, its index in the owner's group, its timestamp. */
+  addRecord(owner: RecordOwner, ownerIndex: number, timestamp: number): void {
+    const at = this.owners.length;
+    this.owners.push(owner);
+    let indexes = this.ownerIndexes;
+    if (indexes === null && ownerIndex !== 0) {
+      indexes = new Array<number>(at).fill(0);
+      this.ownerIndexes = indexes;
+    }
+    if (indexes !== null) indexes.push(ownerIndex);
+    const runs = this.timestampRunValues;
+    if (runs.length === 0 || runs[runs.length - 1] !== timestamp) {
+      runs.push(timestamp);
+      this.timestampRunStarts.push(at);
+    }
+  }
+
+  /** The index of record `i` in its owner's group. */
+  ownerIndex(i: number): number {
+    return this.ownerIndexes === null ? 0 : this.ownerIndexes[i]!;
+  }
+
+  /** Every record's timestamp, in order (for a split: rare, so expanded). */
+  timestamps(): number[] {
+    const out: number[] = [];
+    const starts = this.timestampRunStarts;
+    const values = this.timestampRunValues;
+    for (let run = 0; run < values.length; run++) {
+      const end = run + 1 < starts.length ? starts[run + 1]! : this.owners.length;
+      for (let i = starts[run]!; i < end; i++) out.push(values[run]!);
+    }
+    return out;
   }
 
   /** Resolves once the batch is delivered or failed (created on demand, for flush). */
@@ -136,16 +181,27 @@ export class ProducerBatch {
     // not a BigInt(i) and a sum), and not at all when no record has an owner (produce() without a callback).
     let offset = known ? baseOffset : -1n;
     let offsetIndex = 0;
+    // Walks the timestamp runs alongside the records.
+    const runStarts = this.timestampRunStarts;
+    const runValues = this.timestampRunValues;
+    let run = 0;
+    let runTimestamp = runValues[0]!;
+    let nextRunAt = runStarts.length > 1 ? runStarts[1]! : count;
     for (let i = 0; i < count; i++) {
+      if (i === nextRunAt) {
+        run++;
+        runTimestamp = runValues[run]!;
+        nextRunAt = run + 1 < runStarts.length ? runStarts[run + 1]! : count;
+      }
       const owner = this.owners[i]!;
       if (owner === null) continue;
       if (known && offsetIndex !== i) {
         offset = i - offsetIndex === 1 ? offset + 1n : baseOffset + BigInt(i);
         offsetIndex = i;
       }
-      const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : this.timestamps[i]!;
+      const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : runTimestamp;
       if (typeof owner === "function") callSafely(owner, null, { topic: this.topic, partition: this.partition, offset, timestamp });
-      else owner.delivered(this.ownerIndexes[i]!, this.topic, this.partition, offset, timestamp);
+      else owner.delivered(this.ownerIndex(i), this.topic, this.partition, offset, timestamp);
     }
     this.settled();
   }
@@ -175,7 +231,7 @@ export class ProducerBatch {
       const owner = this.owners[i]!;
       if (owner === null) orphans++;
       else if (typeof owner === "function") callSafely(owner, error, null);
-      else owner.failed(this.ownerIndexes[i]!, error);
+      else owner.failed(this.ownerIndex(i), error);
     }
     if (orphans > 0) orphan(error, orphans);
     this.settled();
@@ -253,6 +309,12 @@ export class RecordAccumulator {
   private readonly noBacklogGrowth = new Set<string>();
   /** Batches with an id up to this one are ready regardless of linger (flush). */
   private flushUpToId = 0;
+  /** The topic queue() was last asked for, and its queues. */
+  private lastTopic: string | null = null;
+  private lastQueues: PartitionQueue[] | undefined = undefined;
+  /** Free batch buffers by length (the builder's starting length for batch.size and for backlog batches). */
+  private readonly freeBuffers = new Map<number, Uint8Array[]>();
+  private freeBytes = 0;
 
   constructor(
     private readonly options: AccumulatorOptions,
@@ -274,11 +336,14 @@ export class RecordAccumulator {
 
   /** The queue of a partition (created on first use). */
   queue(topic: string, partition: number): PartitionQueue {
-    let queues = this.topics.get(topic);
+    // HOT PATH: producers mostly write one topic after another, so the last topic's queues are kept at hand.
+    let queues = topic === this.lastTopic ? this.lastQueues : this.topics.get(topic);
     if (queues === undefined) {
       queues = [];
       this.topics.set(topic, queues);
     }
+    this.lastTopic = topic;
+    this.lastQueues = queues;
     let queue = queues[partition];
     if (queue === undefined) {
       queue = new PartitionQueue(topic, partition);
@@ -318,12 +383,17 @@ export class RecordAccumulator {
       limitBytes = this.backlogLimitBytes;
     }
     const reserveBytes = Math.max(limitBytes, RECORD_BATCH_HEADER_BYTES + boundBytes);
+    const buffer = reserveBytes === limitBytes ? this.takeFreeBuffer(builderBufferBytes(limitBytes)) : undefined;
+    if (buffer === undefined && this.usedBytes + this.freeBytes + reserveBytes > this.options.bufferMemoryBytes) this.dropFreeBuffers();
     if (this.usedBytes + reserveBytes > this.options.bufferMemoryBytes) {
       // One record larger than the whole buffer still goes when the buffer is empty (its size was checked exact).
-      if (this.usedBytes > 0 || reserveBytes <= this.options.bufferMemoryBytes) return APPEND_NO_MEMORY;
+      if (this.usedBytes > 0 || reserveBytes <= this.options.bufferMemoryBytes) {
+        if (buffer !== undefined) this.keepFreeBuffer(buffer);
+        return APPEND_NO_MEMORY;
+      }
     }
     this.usedBytes += reserveBytes;
-    const builder = new RecordBatchBuilder({ codec: this.options.codec }, limitBytes);
+    const builder = new RecordBatchBuilder({ codec: this.options.codec }, limitBytes, buffer);
     const batch = new ProducerBatch(topic, partition, acks, nowMs, builder, reserveBytes);
     batches.push(batch);
     this.nonEmpty.add(queue);
@@ -333,9 +403,7 @@ export class RecordAccumulator {
   }
 
   private recordAppended(batch: ProducerBatch, record: RecordInput, owner: RecordOwner, ownerIndex: number, bytes: number): number {
-    batch.owners.push(owner);
-    batch.ownerIndexes.push(ownerIndex);
-    batch.timestamps.push(record.timestamp);
+    batch.addRecord(owner, ownerIndex, record.timestamp);
     return bytes;
   }
 
@@ -352,6 +420,10 @@ export class RecordAccumulator {
     assert(!this.hasPending(topic), "only a topic with nothing pending is forgotten");
     this.topics.delete(topic);
     this.noBacklogGrowth.delete(topic);
+    if (this.lastTopic === topic) {
+      this.lastTopic = null;
+      this.lastQueues = undefined;
+    }
   }
 
   /** Makes every batch that exists now ready regardless of linger; returns the newest batch id covered. */
@@ -444,8 +516,12 @@ export class RecordAccumulator {
   // Closes the batch's builder (compressing if set) and shrinks its reservation to the bytes it now holds.
   private finish(batch: ProducerBatch): void {
     batch.full = true;
-    batch.bytes = batch.builder!.close();
+    const builder = batch.builder!;
+    batch.bytes = builder.close();
     batch.builder = null;
+    // A copy (compressed, or a small batch) leaves the builder's buffer unread from now on; a view keeps it.
+    if (batch.bytes.buffer !== builder.backingBuffer.buffer) this.keepFreeBuffer(builder.backingBuffer);
+    else batch.pooledBuffer = builder.backingBuffer;
     const shrink = batch.reservedBytes - batch.bytes.length;
     if (shrink > 0) {
       batch.reservedBytes -= shrink;
@@ -469,10 +545,11 @@ export class RecordAccumulator {
     const parts: ProducerBatch[] = [];
     let current: ProducerBatch | null = null;
     const records = decoded.value.records;
+    const timestamps = batch.timestamps();
     assert(records.length === batch.recordCount, "a batch holds one record per owner");
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      const input: RecordInput = { key: record.key, value: record.value, headers: record.headers, timestamp: batch.timestamps[i]! };
+      const input: RecordInput = { key: record.key, value: record.value, headers: record.headers, timestamp: timestamps[i]! };
       if (current === null || !current.builder!.append(input)) {
         current = new ProducerBatch(batch.topic, batch.partition, batch.acks, batch.createdMs, new RecordBatchBuilder({ codec: this.options.codec }, limitBytes), 0);
         current.full = true;
@@ -482,9 +559,7 @@ export class RecordAccumulator {
         const appended = current.builder!.append(input);
         assert(appended, "an empty batch takes any record up to BATCH_BYTES_MAX");
       }
-      current.owners.push(batch.owners[i]!);
-      current.ownerIndexes.push(batch.ownerIndexes[i]!);
-      current.timestamps.push(batch.timestamps[i]!);
+      current.addRecord(batch.owners[i]!, batch.ownerIndex(i), timestamps[i]!);
     }
     let reservedBytes = 0;
     for (const part of parts) {
@@ -506,8 +581,12 @@ export class RecordAccumulator {
     return parts;
   }
 
-  /** Removes a completed batch (the head of its queue, or an expired one) and releases its memory. */
-  remove(batch: ProducerBatch): void {
+  /**
+   * Removes a completed batch (the head of its queue, or an expired one) and releases its memory. `sent`: every
+   * byte of the batch has left through the socket (it was acknowledged, or written with acks=0), so its buffer may
+   * be reused; a failed batch's buffer is left to the garbage collector (a dropped connection may still hold it).
+   */
+  remove(batch: ProducerBatch, sent = false): void {
     assert(batch.completed, "only completed batches leave the queue");
     const queue = this.queue(batch.topic, batch.partition);
     const at = queue.batches.indexOf(batch);
@@ -516,13 +595,48 @@ export class RecordAccumulator {
     if (queue.batches.length === 0) this.nonEmpty.delete(queue);
     const bytes = batch.reservedBytes;
     batch.reservedBytes = 0;
-    this.release(bytes);
+    const pooled = batch.pooledBuffer;
+    batch.pooledBuffer = null;
+    batch.bytes = null;
+    this.usedBytes -= bytes;
+    if (sent && pooled !== null) this.keepFreeBuffer(pooled);
+    this.release(0);
   }
 
   private release(bytes: number): void {
     this.usedBytes -= bytes;
     assert(this.usedBytes >= 0, "buffer.memory count never goes negative");
     this.onMemoryReleased();
+  }
+
+  /** Bytes of free batch buffers kept for reuse (they count against buffer.memory). */
+  get freeBufferBytes(): number {
+    return this.freeBytes;
+  }
+
+  private takeFreeBuffer(length: number): Uint8Array | undefined {
+    const buffer = this.freeBuffers.get(length)?.pop();
+    if (buffer !== undefined) this.freeBytes -= length;
+    return buffer;
+  }
+
+  // Keeps a buffer no batch reads any more, when it has a batch's starting length and buffer.memory has room.
+  private keepFreeBuffer(buffer: Uint8Array): void {
+    const length = buffer.length;
+    if (length !== builderBufferBytes(this.builderLimitBytes) && length !== builderBufferBytes(this.backlogLimitBytes)) return;
+    if (this.usedBytes + this.freeBytes + length > this.options.bufferMemoryBytes) return;
+    let list = this.freeBuffers.get(length);
+    if (list === undefined) {
+      list = [];
+      this.freeBuffers.set(length, list);
+    }
+    list.push(buffer);
+    this.freeBytes += length;
+  }
+
+  private dropFreeBuffers(): void {
+    this.freeBuffers.clear();
+    this.freeBytes = 0;
   }
 
   /** Batches not in flight whose delivery.timeout.ms has passed. */

@@ -14,7 +14,7 @@ import { partitionForKey } from "./murmur2.ts";
 import { assert } from "../../core/assert.ts";
 
 /** Per-topic state of the sticky choice. */
-interface StickyState {
+export interface StickyState {
   partition: number;
   producedBytes: number;
 }
@@ -44,14 +44,24 @@ export class BuiltInPartitioner {
 
   /** The partition for a record with `key` (null/undefined when keyless) of `topic`. */
   partition(topic: string, key: Uint8Array | string | null | undefined, partitions: TopicPartitions): number {
+    if (this.usesKey(key)) return partitionForKey(key!, partitions.count);
+    return this.stickyFor(topic, partitions).partition;
+  }
+
+  /** True when a record with `key` is placed by its key (murmur2), false when by the sticky rule. */
+  usesKey(key: Uint8Array | string | null | undefined): boolean {
+    return key !== null && key !== undefined && !this.ignoreKeys;
+  }
+
+  /** The sticky state of `topic` (its `partition` is where the next keyless record goes). */
+  stickyFor(topic: string, partitions: TopicPartitions): StickyState {
     assert(partitions.count > 0, "a topic has at least one partition");
-    if (key !== null && key !== undefined && !this.ignoreKeys) return partitionForKey(key, partitions.count);
     let state = this.sticky.get(topic);
     if (state === undefined || state.partition >= partitions.count) {
       state = { partition: this.draw(partitions), producedBytes: 0 };
       this.sticky.set(topic, state);
     }
-    return state.partition;
+    return state;
   }
 
   /**
@@ -60,7 +70,11 @@ export class BuiltInPartitioner {
    */
   appended(topic: string, partition: number, bytes: number, partitions: TopicPartitions): void {
     const state = this.sticky.get(topic);
-    if (state === undefined || state.partition !== partition) return;
+    if (state !== undefined && state.partition === partition) this.stickyAppended(state, bytes, partitions);
+  }
+
+  /** appended() for a record placed by `state` (as stickyFor returned it for this record): no lookup. */
+  stickyAppended(state: StickyState, bytes: number, partitions: TopicPartitions): void {
     state.producedBytes += bytes;
     if (state.producedBytes >= this.stickyBatchBytes) {
       state.partition = this.draw(partitions);

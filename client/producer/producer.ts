@@ -43,7 +43,7 @@ import {
   recordTightBoundBytes,
 } from "./accumulator.ts";
 import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "./errors.ts";
-import { BuiltInPartitioner, type TopicPartitions } from "./partitioner.ts";
+import { BuiltInPartitioner, type StickyState, type TopicPartitions } from "./partitioner.ts";
 import { type ProducerOptions, resolveProducerOptions } from "./producer-options.ts";
 import { type ProducerClusterView, Sender } from "./sender.ts";
 import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, INIT_PRODUCER_ID_TRANSACTION_TIMEOUT_MS, type ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.ts";
@@ -414,15 +414,20 @@ export class Producer {
       if (tooLarge !== null) return tooLarge;
     }
     let partition: number;
+    let sticky: StickyState | null = null;
     if (message.partition !== undefined) {
       partition = message.partition;
       if (partition >= partitions.count) {
         return new RivuletError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}/${partition}: the topic has ${partitions.count} partition(s)`);
       }
-    } else partition = this.partitioner.partition(topic, record.key, partitions);
+    } else if (this.partitioner.usesKey(record.key)) partition = this.partitioner.partition(topic, record.key, partitions);
+    else {
+      sticky = this.partitioner.stickyFor(topic, partitions);
+      partition = sticky.partition;
+    }
     const bytes = this.accumulator.append(topic, partition, acks, record, boundBytes, owner, index, nowMs);
     if (bytes === APPEND_NO_MEMORY) return BLOCKED;
-    if (message.partition === undefined) this.partitioner.appended(topic, partition, bytes, partitions);
+    if (sticky !== null) this.partitioner.stickyAppended(sticky, bytes, partitions);
     return TAKEN;
   }
 

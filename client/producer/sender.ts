@@ -452,7 +452,8 @@ export class Sender {
   private delivered(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
     batch.inFlight = false;
     batch.deliver(baseOffset, logAppendTimeMs);
-    this.accumulator.remove(batch);
+    // Acknowledged (or written, with acks=0): its bytes have all left, so its buffer may be reused.
+    this.accumulator.remove(batch, true);
   }
 
   // The request got no answer (or could not be sent): every partition in it fails the same way.

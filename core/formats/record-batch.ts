@@ -390,6 +390,11 @@ function finishCompressed(
   return out;
 }
 
+/** Bytes of the buffer a RecordBatchBuilder for `batchSizeBytes` starts with (whole up to the preallocation bound). */
+export function builderBufferBytes(batchSizeBytes: number): number {
+  return batchSizeBytes <= BUILDER_PREALLOC_BYTES_MAX ? batchSizeBytes : BUILDER_INITIAL_BYTES;
+}
+
 /**
  * Incremental batch builder (TypeScript): open with the batch fields, append records one at a time until `append`
  * says the next one does not fit `batchSizeBytes` (uncompressed), then `close` for the batch bytes. Kafka's rule
@@ -408,10 +413,18 @@ export class RecordBatchBuilder {
   constructor(
     options: RecordBatchOptions = {},
     private readonly batchSizeBytes: number = BATCH_BYTES_MAX,
+    /** A buffer to build in (a producer's pooled batch buffer, old bytes are overwritten), else a new one. */
+    buffer?: Uint8Array,
   ) {
     assert(batchSizeBytes > RECORD_BATCH_HEADER_BYTES && batchSizeBytes <= BATCH_BYTES_MAX, "batchSizeBytes out of range");
     this.options = resolveOptions(options);
-    this.buffer = new Uint8Array(batchSizeBytes <= BUILDER_PREALLOC_BYTES_MAX ? batchSizeBytes : BUILDER_INITIAL_BYTES);
+    this.buffer = buffer ?? new Uint8Array(builderBufferBytes(batchSizeBytes));
+    assert(this.buffer.length > RECORD_BATCH_HEADER_BYTES, "the builder's buffer holds at least the header");
+  }
+
+  /** The buffer the batch is built in: close() returns a view of it or a copy (see there). */
+  get backingBuffer(): Uint8Array {
+    return this.buffer;
   }
 
   /** Records appended so far. */
