@@ -513,20 +513,23 @@ export class RecordAccumulator {
     return drained;
   }
 
-  // Closes the batch's builder (compressing if set) and shrinks its reservation to the bytes it now holds.
+  // Closes the batch's builder (compressing if set) and shrinks its reservation to the memory it now holds: the
+  // builder's buffer when the bytes are a view of it, else the finished copy (the buffer is then free at once).
   private finish(batch: ProducerBatch): void {
     batch.full = true;
     const builder = batch.builder!;
-    batch.bytes = builder.close();
+    const bytes = builder.close();
+    batch.bytes = bytes;
     batch.builder = null;
-    // A copy (compressed, or a small batch) leaves the builder's buffer unread from now on; a view keeps it.
-    if (batch.bytes.buffer !== builder.backingBuffer.buffer) this.keepFreeBuffer(builder.backingBuffer);
-    else batch.pooledBuffer = builder.backingBuffer;
-    const shrink = batch.reservedBytes - batch.bytes.length;
+    const kept = bytes.buffer === builder.backingBuffer.buffer;
+    if (kept) batch.pooledBuffer = builder.backingBuffer;
+    const shrink = batch.reservedBytes - (kept ? builder.backingBuffer.length : bytes.length);
     if (shrink > 0) {
       batch.reservedBytes -= shrink;
-      this.release(shrink);
+      this.usedBytes -= shrink;
     }
+    if (!kept) this.keepFreeBuffer(builder.backingBuffer);
+    if (shrink > 0) this.release(0);
   }
 
   /**

@@ -101,6 +101,8 @@ describe("batch buffers", () => {
   test("free buffers give way when a reservation needs their memory", () => {
     const acc = accumulator({ bufferMemoryBytes: 2 * BATCH_BYTES });
     const { batch } = fullBatch(acc, "m");
+    // A batch finished as a view of its buffer holds all of the buffer: with the open batch, buffer.memory is full.
+    expect(acc.bufferedBytes).toBe(2 * BATCH_BYTES);
     batch.deliver(0n, -1);
     acc.remove(batch, true);
     // One open batch (BATCH_BYTES reserved) and one free buffer fill buffer.memory.
