@@ -5,7 +5,10 @@
 // next fetch starts at without decoding a record; so the next fetch goes out as soon as the buffer has been handed
 // over, and flies while the user processes the previous answer. The buffer bound: a new fetch is sent only when
 // every buffered answer has been taken, so at most one answer is being consumed, one waits, and one is in flight
-// (memory: about 3 x fetch.max.bytes in the worst case, plus the messages of one batch).
+// (memory: about 3 x fetch.max.bytes in the worst case, plus the messages of one batch). A reader served from the
+// buffer never waits, so it would never let the event loop read the socket: next() gives the loop a turn every
+// FETCH_READ_TURN_MS while a fetch is in flight, so the answer keeps arriving instead of stopping at the socket's
+// receive window until the buffer runs dry (issue 7: 1-partition consume waited on every fetch).
 //
 // Positions. Each partition has two: `position`, the offset of the next message the user gets (moved as messages
 // are handed out), and `fetchPosition`, where the next fetch starts (ahead of it by what is buffered). Every change
@@ -32,6 +35,12 @@ import { type Message, PartitionRecords } from "./partition-records.ts";
 
 /** Most partitions one consumer may be assigned (a bound on its maps and on one Fetch request's size). */
 export const CONSUMER_PARTITIONS_MAX = 65_536;
+
+/**
+ * Longest a reader runs through buffered answers without a turn of the event loop while a fetch is in flight (so
+ * the socket keeps being read and the broker keeps sending; see Fetcher.next).
+ */
+export const FETCH_READ_TURN_MS = 1;
 
 /** What the fetcher needs from the client's cluster view (client/cluster.ts Cluster has it). */
 export type ClusterAccess = Pick<Cluster, "connectionFor" | "invalidate">;
@@ -120,6 +129,10 @@ export class Fetcher {
   #backoffMs = 0;
   // Rotates the order of partitions in a Fetch, so one busy partition can not starve the ones after it.
   #rotation = 0;
+  // Fetch requests sent and not yet answered (or failed).
+  #fetchesInFlight = 0;
+  // When the reader last let the event loop run (see next()).
+  #lastTurnMs = 0;
   /** The last error of the loop that was retried (for diagnostics; cleared on success). */
   lastRetriedError: Error | null = null;
 
@@ -276,6 +289,10 @@ export class Fetcher {
    * non-retriable broker error) in its place in the stream.
    */
   async next(max: number): Promise<MessageBatch | null> {
+    // While a fetch is in flight, a reader that never waits (its answers are buffered) would keep the event loop
+    // from reading the socket: the broker's answer then stops at the socket's receive window until this answer is
+    // used up, and the next one arrives late. A turn of the event loop every FETCH_READ_TURN_MS lets it in.
+    if (this.#fetchesInFlight > 0 && performance.now() - this.#lastTurnMs >= FETCH_READ_TURN_MS) await this.#turn();
     for (;;) {
       if (this.#fatal !== null) throw this.#fatal;
       if (!this.#running) return null;
@@ -283,7 +300,14 @@ export class Fetcher {
       if (batch !== null) return batch;
       await new Promise<void>((resolve) => (this.#dataWaiter = resolve));
       this.#dataWaiter = null;
+      this.#lastTurnMs = performance.now();
     }
+  }
+
+  // One turn of the event loop (I/O included: a microtask would not let the socket be read).
+  async #turn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#lastTurnMs = performance.now();
   }
 
   // Takes from the current entry, or the next valid buffered one; null when nothing is buffered. One synchronous
@@ -493,6 +517,7 @@ export class Fetcher {
     await Promise.all(
       [...groups].map(async ([connection, sent]) => {
         let response;
+        this.#fetchesInFlight++;
         try {
           response = await connection.request(
             FetchApi,
@@ -508,6 +533,8 @@ export class Fetcher {
         } catch (error) {
           retry = error;
           return;
+        } finally {
+          this.#fetchesInFlight--;
         }
         if (!current()) return;
         const byKey = new Map(sent.map((item) => [item.state.key, item]));

@@ -97,3 +97,27 @@ test("a seek drops what was fetched ahead and starts again at the new position",
   expect(after?.messages.map((m) => Number(m.offset))).toEqual([25, 26, 27, 28, 29]);
   fetcher.stop();
 });
+
+test("a reader that never waits still lets the in-flight fetch be read: the next answer is buffered before this one is used up", async () => {
+  const topic = topicName("f");
+  await createTopic(connection, topic, 1);
+  const perBatch = 10_000;
+  for (let i = 0; i < 2; i++) await appendBatch(connection, topic, 0, makeRecords(i * perBatch, perBatch));
+  const cluster: ClusterAccess = { connectionFor: async () => connection, invalidate: () => undefined };
+  // One batch per answer; the second fetch goes out once the first answer is in hand.
+  const fetcher = new Fetcher(cluster, resolveConsumerOptions({ "max.partition.fetch.bytes": 1, "fetch.max.wait.ms": 50 }), 5_000);
+  fetcher.assign([{ topic, partition: 0, offset: 0 }], "earliest");
+  fetcher.start();
+  expect(Number((await within(fetcher.next(1), WAIT_MS, "first message"))?.messages[0]?.offset)).toBe(0);
+  // One message at a time, awaiting only next() (answered from the buffer: no I/O of the reader's own). Without the
+  // fetcher's turns of the event loop the second answer could not be read before the first is used up.
+  let takenWhenBuffered = -1;
+  for (let taken = 1; taken < perBatch; taken++) {
+    const batch = await fetcher.next(1);
+    expect(Number(batch?.messages[0]?.offset)).toBe(taken);
+    if (takenWhenBuffered < 0 && fetcher.bufferedEntries === 1) takenWhenBuffered = taken;
+  }
+  expect(takenWhenBuffered).toBeGreaterThan(0);
+  expect(Number((await within(fetcher.next(1), WAIT_MS, "second answer"))?.messages[0]?.offset)).toBe(perBatch);
+  fetcher.stop();
+});
