@@ -40,6 +40,12 @@ export const PERF_RECORD_BYTES_MAX = MESSAGE_MAX_BYTES_DEFAULT - 1024;
 export const PERF_TIMEOUT_MS_DEFAULT = 10 * 60 * 1000;
 /** Kafka's consumer perf --timeout default: a consume run ends when no record arrived for this long. */
 export const PERF_IDLE_TIMEOUT_MS_DEFAULT = 10_000;
+/**
+ * Producer options of `perf e2e` unless --producer-props says otherwise: Kafka's end-to-end latency tool sends with
+ * linger.ms 0, and so does this one, since with linger.ms 5 (the SDK's default) a batch that fills slower than
+ * that waits 5 ms, which is then most of the measured latency; records still batch while a request is in flight.
+ */
+export const E2E_PRODUCER_PROPS_DEFAULT: Readonly<Record<string, string>> = { "linger.ms": "0" };
 // The producer runs on this thread: after this many records taken without waiting, the send loop yields to the
 // event loop so the sender can write and answers can be read (Kafka's producer has its own I/O thread instead).
 const YIELD_EVERY_RECORDS = 1024;
@@ -66,7 +72,8 @@ rivulet perf consume --topic T --messages N [options]
 rivulet perf e2e --topic T --num-records N --record-size S --throughput R [options]
   Produces and consumes at once in this process, the consumer in its own thread; latency is from produce() to
   the consumer seeing the record.
-  Takes --producer-props, --consumer-props and --warmup-records. --record-size is at least ${E2E_TIMESTAMP_BYTES}.
+  Takes --producer-props (linger.ms is 0 unless given), --consumer-props and --warmup-records. --record-size is at
+  least ${E2E_TIMESTAMP_BYTES}.
 
 Common options:
   --timeout-ms N            Stop after N ms and report what was done (default ${PERF_TIMEOUT_MS_DEFAULT})
@@ -460,7 +467,7 @@ async function e2eRun(
   stderr: CliOutput,
 ): Promise<PerfSummary> {
   const rivulet = clientFor(bootstrap, "rivulet-perf-e2e");
-  const producer = rivulet.producer(producerProps);
+  const producer = rivulet.producer({ ...E2E_PRODUCER_PROPS_DEFAULT, ...producerProps });
   // The consumer is made in its own thread; made here too (not connected) so bad --consumer-props are a usage error.
   rivulet.consumer(withEarliest(consumerProps));
   const value = payload(recordSize);

@@ -203,7 +203,7 @@ describe("rivulet perf against a broker", () => {
     checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 1500, 64);
   });
 
-  test("e2e --warmup-records reads every record but counts only those after the warm-up", async () => {
+  test("e2e --warmup-records reads every record but counts only those after the warm-up (default linger.ms 0)", async () => {
     const topic = topicName("perf");
     const result = await perf([
       "e2e",
@@ -217,8 +217,6 @@ describe("rivulet perf against a broker", () => {
       "32",
       "--throughput",
       "-1",
-      "--producer-props",
-      "linger.ms=1",
       "--bootstrap-server",
       broker.address,
       "--json",
