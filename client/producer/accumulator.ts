@@ -6,8 +6,9 @@
 //                               ^ head: the next to send; stays here while in flight and while it waits to retry
 //
 // A batch closes for appends when the next record does not fit batch.size (uncompressed) and is ready to send then,
-// or once linger.ms has passed since its first record, or at once when a flush asks. Its bytes are finished
-// (compressed, CRC'd) only when the sender drains it, as Kafka's drain closes batches.
+// or once linger.ms has passed since its first record, or at once when a flush asks. A batch closed because it is
+// full is finished (compressed, CRC'd) right then, by the append that found it full: that work then overlaps the
+// request in flight instead of delaying the next one (the sender finishes only lingering batches as it drains).
 //
 // Memory (buffer.memory) is Kafka's BufferPool, counted: opening a batch reserves batch.size bytes (or the
 // record's upper bound when larger), appends into it need no accounting, draining shrinks the reservation to the
@@ -173,8 +174,19 @@ export class ProducerBatch {
 
   /** Tells every record's owner where it landed; `baseOffset` is the first record's, -1n when unknown (acks=0). */
   deliver(baseOffset: bigint, logAppendTimeMs: number): void {
+    this.completeDelivered();
+    this.notifyDelivered(baseOffset, logAppendTimeMs);
+  }
+
+  /** The first half of deliver(): the batch is done (it may leave its queue), its owners not told yet. */
+  completeDelivered(): void {
     assert(!this.completed, "a batch completes once");
     this.completed = true;
+  }
+
+  /** The second half of deliver(), after completeDelivered(). */
+  notifyDelivered(baseOffset: bigint, logAppendTimeMs: number): void {
+    assert(this.completed, "owners hear of a delivery once the batch is complete");
     const count = this.owners.length;
     const known = baseOffset >= 0n;
     // Offsets are made only for records someone waits for, each from the last one made (one BigInt per record,
@@ -371,12 +383,12 @@ export class RecordAccumulator {
     const queue = this.queue(topic, partition);
     const batches = queue.batches;
     const last = batches.length > 0 ? batches[batches.length - 1]! : undefined;
-    if (last !== undefined && !last.full && last.acks !== acks) last.full = true;
+    if (last !== undefined && !last.full && last.acks !== acks) this.finish(last);
     if (last !== undefined && !last.full) {
       const builder = last.builder!;
       const before = builder.sizeBytes;
       if (builder.append(record)) return this.recordAppended(last, record, owner, ownerIndex, builder.sizeBytes - before);
-      last.full = true;
+      this.finish(last);
     }
     let limitBytes = this.builderLimitBytes;
     if (this.backlogLimitBytes > limitBytes && batches.length >= this.options.backlogBatches! && !this.noBacklogGrowth.has(topic) && this.usedBytes + this.backlogLimitBytes <= this.options.bufferMemoryBytes) {

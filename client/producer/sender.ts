@@ -44,6 +44,13 @@ import { RivuletDeliveryTimeoutError, RivuletMaybeWrittenError } from "./errors.
 import { IDEMPOTENT_BATCHES_IN_FLIGHT_MAX, type ProducerIdAndEpoch, type ProducerIdentity, incrementSequence, stampBatch } from "./idempotence.ts";
 import type { TopicPartitions } from "./partitioner.ts";
 
+/** A batch the broker took, whose owners are yet to be told. */
+interface DeliveredBatch {
+  batch: ProducerBatch;
+  baseOffset: bigint;
+  logAppendTimeMs: number;
+}
+
 /** Kafka's retry backoff jitter: each wait is scaled by a random factor in [1 - JITTER, 1 + JITTER]. */
 export const RETRY_BACKOFF_JITTER = 0.2;
 
@@ -173,6 +180,12 @@ export class Sender {
     // Idempotence: a producer id is needed before new batches can be stamped (retries carry theirs); asked for only
     // while something waits, so a producer left idle does not keep asking a broker that is away.
     if (this.identity !== null && this.identity.value === null && !this.accumulator.isEmpty) void this.identity.ensure();
+    this.sendReady(nowMs);
+  }
+
+  // The sending half of a pass: ready partitions grouped by leader connection, sent as the in-flight bounds allow.
+  // Fails nothing synchronously (a failed send settles through its promise).
+  private sendReady(nowMs: number): void {
     const byConnection = new Map<Connection, PartitionQueue[]>();
     for (const queue of this.accumulator.readyQueues(nowMs)) {
       const connection = this.leaderFor(queue.topic, queue.partition);
@@ -343,7 +356,12 @@ export class Sender {
     connection.request(ProduceApi, body, { timeoutMs: this.options.requestTimeoutMs }).then(
       (response) => {
         settled();
-        this.answered(partitions, response);
+        const delivered = this.answered(partitions, response);
+        // The partitions' next requests go out before the owners of these records hear back: thousands of
+        // callbacks would otherwise keep the broker waiting (one request in flight per partition). Only sends:
+        // whatever fails (expiry, in the full pass below) is told after these deliveries, keeping callback order.
+        if (delivered.length > 0 && !this.stopped) this.sendReady(Date.now());
+        for (const { batch, baseOffset, logAppendTimeMs } of delivered) batch.notifyDelivered(baseOffset, logAppendTimeMs);
         this.wakeup();
       },
       (error: unknown) => {
@@ -354,7 +372,10 @@ export class Sender {
     );
   }
 
-  private answered(partitions: InFlightPartition[], response: ProduceResponse): void {
+  // Settles each partition of an answered request; the delivered batches are complete and out of their queues,
+  // and returned for their owners to be told.
+  private answered(partitions: InFlightPartition[], response: ProduceResponse): DeliveredBatch[] {
+    const delivered: DeliveredBatch[] = [];
     for (const { queue, batches } of partitions) {
       const answer = response.topics.find((topic) => topic.name === queue.topic)?.partitions.find((partition) => partition.index === queue.partition);
       if (answer === undefined) {
@@ -367,7 +388,10 @@ export class Sender {
         // The broker appended the partition's batches in request order, offsets contiguous from baseOffset.
         let offset = BigInt(answer.baseOffset);
         for (const batch of batches) {
-          this.delivered(batch, offset, answer.logAppendTimeMs);
+          batch.inFlight = false;
+          batch.completeDelivered();
+          this.accumulator.remove(batch, true);
+          delivered.push({ batch, baseOffset: offset, logAppendTimeMs: answer.logAppendTimeMs });
           offset += BigInt(batch.recordCount);
         }
         continue;
@@ -377,6 +401,7 @@ export class Sender {
       else if (answer.errorCode === ErrorCode.MESSAGE_TOO_LARGE && this.splitTooLarge(queue, batches)) this.wakeup();
       else this.settleFailure(batches, error);
     }
+    return delivered;
   }
 
   // MESSAGE_TOO_LARGE (definite: nothing of the request was written): the request's batches of several records are
