@@ -2,13 +2,16 @@
 // Fetch, and hands the answers to the consumer through a bounded buffer.
 //
 // Pipelining. An answer's batch frames are walked on arrival (partition-records.ts), which gives the offset the
-// next fetch starts at without decoding a record; so the next fetch goes out as soon as the buffer has been handed
-// over, and flies while the user processes the previous answer. The buffer bound: a new fetch is sent only when
-// every buffered answer has been taken, so at most one answer is being consumed, one waits, and one is in flight
-// (memory: about 3 x fetch.max.bytes in the worst case, plus the messages of one batch). A reader served from the
-// buffer never waits, so it would never let the event loop read the socket: next() gives the loop a turn every
-// FETCH_READ_TURN_MS while a fetch is in flight, so the answer keeps arriving instead of stopping at the socket's
-// receive window until the buffer runs dry (issue 7: 1-partition consume waited on every fetch).
+// next fetch starts at without decoding a record; so a partition is fetched again as soon as its buffered answer
+// has been handed over, and that fetch flies while the user processes the answer (as Kafka's consumer fetches the
+// partitions that have no completed fetch buffered). One Fetch per broker is in flight at a time. The bounds: at
+// most one buffered answer per partition, and no fetch is sent while fetch.max.bytes of records are buffered, so
+// memory stays near the answer in hand + fetch.max.bytes buffered + one answer in flight (plus the messages of
+// one batch). With several partitions, the next fetch (of the partitions already handed over) goes out while the
+// others' answers are still buffered, instead of after all of them. A reader served from the buffer never waits,
+// so it would never let the event loop read the socket: next() gives the loop a turn every FETCH_READ_TURN_MS
+// while a fetch is in flight, so the answer keeps arriving instead of stopping at the socket's receive window
+// until the buffer runs dry (issue 7: 1-partition consume waited on every fetch).
 //
 // Positions. Each partition has two: `position`, the offset of the next message the user gets (moved as messages
 // are handed out), and `fetchPosition`, where the next fetch starts (ahead of it by what is buffered). Every change
@@ -86,6 +89,11 @@ interface PartitionState {
   /** A non-retriable error reported to the user; fetching stops until seek() clears it. */
   failed: boolean;
   highWatermark: number;
+  /**
+   * Set when a fetch made while other answers were buffered (a partial fetch, which does not wait) found nothing
+   * for the partition: it is left out of partial fetches until a full one (nothing buffered) asks for it again.
+   */
+  caughtUp: boolean;
 }
 
 type BufferEntry =
@@ -165,7 +173,7 @@ export class Fetcher {
     waiter?.();
   }
 
-  /** Fetched answers waiting to be handed out (not counting the one in hand): at most one fetch's worth. */
+  /** Fetched answers waiting to be handed out (not counting the one in hand): at most one per partition. */
   get bufferedEntries(): number {
     return this.#buffer.length;
   }
@@ -220,6 +228,7 @@ export class Fetcher {
         epoch: 0,
         failed: false,
         highWatermark: -1,
+        caughtUp: false,
       };
       if (assignment.offset !== undefined) this.#setPosition(state, Number(assignment.offset));
       next.set(k, state);
@@ -318,9 +327,9 @@ export class Fetcher {
       if (entry === null || !this.#isLive(entry) || (entry.kind === "records" && entry.records.isEmpty && entry.records.corrupt === null)) {
         entry = this.#buffer.shift() ?? null;
         this.#current = entry;
-        // The buffer just emptied: the loop may send the next fetch while the user works on this entry.
-        if (this.#buffer.length === 0) this.#signal();
         if (entry === null) return null;
+        // The entry's partition has nothing buffered now: the loop may fetch it while the user works on this entry.
+        this.#signal();
         continue;
       }
       const state = entry.state;
@@ -359,6 +368,7 @@ export class Fetcher {
     state.position = offset;
     state.fetchPosition = offset;
     state.failed = false;
+    state.caughtUp = false;
     state.epoch += 1;
   }
 
@@ -366,6 +376,7 @@ export class Fetcher {
   #rewind(state: PartitionState): void {
     state.epoch += 1;
     state.fetchPosition = state.position;
+    state.caughtUp = false;
   }
 
   #dropStale(): void {
@@ -499,10 +510,23 @@ export class Fetcher {
 
   // Sends one Fetch per leader for every fetchable partition and buffers the answers; true when it sent any.
   async #fetchOnce(current: () => boolean): Promise<boolean> {
-    if (this.#buffer.length > 0) return false;
+    // Partitions with an answer buffered wait until it is taken (at most one buffered answer per partition), and
+    // nothing is fetched while fetch.max.bytes of records are buffered (the prefetch bound).
+    const buffered = new Set<PartitionState>();
+    let bufferedBytes = 0;
+    for (const entry of this.#buffer) {
+      buffered.add(entry.state);
+      if (entry.kind === "records") bufferedBytes += entry.records.bytes;
+    }
+    if (bufferedBytes >= this.#options.fetchMaxBytes) return false;
+    // A partial fetch (answers still buffered) asks the broker not to wait: a long poll for a caught-up partition
+    // would hold back the fetches of the partitions that have data, as only one Fetch per broker is in flight.
+    const partial = buffered.size > 0;
     const fetchable: PartitionState[] = [];
     for (const state of this.#states.values()) {
-      if (state.fetchPosition !== null && !state.paused && !state.failed) fetchable.push(state);
+      if (state.fetchPosition === null || state.paused || state.failed || buffered.has(state)) continue;
+      if (partial && state.caughtUp) continue;
+      fetchable.push(state);
     }
     if (fetchable.length === 0) return false;
     const start = this.#rotation++ % fetchable.length;
@@ -522,7 +546,7 @@ export class Fetcher {
           response = await connection.request(
             FetchApi,
             {
-              maxWaitMs: fetchMaxWaitMs,
+              maxWaitMs: partial ? 0 : fetchMaxWaitMs,
               minBytes: fetchMinBytes,
               maxBytes: fetchMaxBytes,
               isolationLevel,
@@ -553,6 +577,7 @@ export class Fetcher {
             state.highWatermark = answer.highWatermark;
             const records = new PartitionRecords(state.topic, state.partition, item.fetchOffset, answer.highWatermark, answer.records, this.#options.checkCrcs);
             state.fetchPosition = records.nextFetchOffset;
+            state.caughtUp = partial && records.bytes === 0;
             if (records.bytes > 0 || !records.isEmpty) this.#deliver({ kind: "records", state, epoch: state.epoch, records });
           }
         }

@@ -121,3 +121,52 @@ test("a reader that never waits still lets the in-flight fetch be read: the next
   expect(Number((await within(fetcher.next(1), WAIT_MS, "second answer"))?.messages[0]?.offset)).toBe(perBatch);
   fetcher.stop();
 });
+
+test("several partitions: one handed over is fetched again, without a long poll, while the others' answers are still buffered", async () => {
+  const topic = topicName("f");
+  await createTopic(connection, topic, 2);
+  for (let i = 0; i < 3; i++) await appendBatch(connection, topic, 0, makeRecords(i * 5, 5));
+  await appendBatch(connection, topic, 1, makeRecords(0, 5));
+  const requests: { maxWaitMs: number; partitions: number[] }[] = [];
+  const recording = new Proxy(connection, {
+    get(target, property) {
+      if (property === "request") {
+        return (api: unknown, body: { maxWaitMs: number; topics: { partitions: { index: number }[] }[] }, options: unknown) => {
+          if (api === FetchApi) requests.push({ maxWaitMs: body.maxWaitMs, partitions: body.topics.flatMap((t) => t.partitions.map((p) => p.index)).sort() });
+          return (target.request as (a: unknown, b: unknown, c: unknown) => Promise<unknown>)(api, body, options);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const cluster: ClusterAccess = { connectionFor: async () => recording, invalidate: () => undefined };
+  // One batch per partition per answer; a long poll would hold a caught-up partition's fetch for 3 s.
+  const fetcher = new Fetcher(cluster, resolveConsumerOptions({ "max.partition.fetch.bytes": 1, "fetch.max.wait.ms": 3_000 }), 5_000);
+  fetcher.assign([{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }], "earliest");
+  fetcher.start();
+  const take = async (): Promise<string> => {
+    const batch = await within(fetcher.next(100), WAIT_MS, "a batch");
+    return `${batch!.partition}:${batch!.messages[0]!.offsetNumber}`;
+  };
+  // The full fetch brings partition 0's batch only (the first partition's batch goes whole past the per-partition
+  // limit, the second's does not); with that answer buffered, partition 1 is fetched alone and without a wait.
+  await until(() => fetcher.bufferedEntries === 2, "both partitions' first answers buffered");
+  expect(requests).toEqual([
+    { maxWaitMs: 3_000, partitions: [0, 1] },
+    { maxWaitMs: 0, partitions: [1] },
+  ]);
+  // Taking partition 0's answer makes it fetchable again while partition 1's is still buffered.
+  expect(await take()).toBe("0:0");
+  await until(() => requests.length === 3 && fetcher.bufferedEntries === 2, "partition 0 fetched again");
+  expect(requests[2]).toEqual({ maxWaitMs: 0, partitions: [0] });
+  // Partition 1 has nothing more: its partial fetch answers empty at once, and it is left out of partial fetches...
+  expect(await take()).toBe("1:0");
+  await until(() => requests.length === 4, "partition 1 fetched again");
+  expect(requests[3]).toEqual({ maxWaitMs: 0, partitions: [1] });
+  // ...until a full one (nothing buffered), which asks for both and may long-poll (partition 0 has data: at once).
+  expect(await take()).toBe("0:5");
+  expect(await take()).toBe("0:10");
+  expect(requests[4]).toEqual({ maxWaitMs: 3_000, partitions: [0, 1] });
+  fetcher.stop();
+});
