@@ -7,8 +7,10 @@
 //   npx bun bench/crc32c-ab.bench.ts BEFORE.wasm AFTER.wasm
 // e.g. BEFORE = the worktree's build/rivulet.wasm, AFTER = build/rivulet.wasm. Copy the files somewhere first if
 // other engineers may rebuild while it runs. Optional: ROUNDS (default 15), SIZES (comma-separated bytes).
+// Without arguments it compares build/rivulet.wasm with itself.
 import { crc32c as nativeCrc32c } from "@node-rs/crc32";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 type Kernel = (ptr: number, len: number, seed: number) => number;
 
@@ -18,11 +20,11 @@ interface Build {
   memory: WebAssembly.Memory;
 }
 
-const [beforePath, afterPath] = process.argv.slice(2);
-if (!beforePath || !afterPath) {
-  console.error("usage: npx bun bench/crc32c-ab.bench.ts BEFORE.wasm AFTER.wasm");
-  process.exit(2);
-}
+// Without arguments (as `npm run bench` runs it) both sides are this checkout's build: an A/A run whose ratio
+// column shows the noise floor of the machine at that moment.
+const thisBuild = join(import.meta.dir, "..", "build", "rivulet.wasm");
+const [beforePath = thisBuild, afterPath = beforePath] = process.argv.slice(2);
+if (beforePath === afterPath) console.log(`A/A run of ${beforePath === thisBuild ? "build/rivulet.wasm" : beforePath}`);
 
 function load(name: string, path: string): Build {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
