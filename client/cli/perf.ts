@@ -229,12 +229,12 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "tim
   }
 }
 
-// What happened to the records of one run: failures counted, acknowledgements timed into `stats`.
 // HOT PATH (docs/benchmarks/perf-tool.md, `rivulet perf produce`): the delivery callbacks of one acknowledged batch
 // run in one synchronous loop (ProducerBatch.deliver), so they share one clock read, forgotten by a microtask
 // queued with it; per record there is only the closure holding its send time (the callback is told nothing that
 // names the record), and none for records that are not timed.
-class Deliveries {
+/** What happened to the records of one run: failures counted, acknowledgements timed (exported for bench/perf-tool.bench.ts). */
+export class Deliveries {
   errors = 0;
   firstError: Error | null = null;
   /** Where acknowledgement latencies go; replaced when a warm-up ends (records sent before are not timed). */
@@ -281,12 +281,13 @@ class Deliveries {
   }
 }
 
+/** The send loop of produce and e2e (exported for bench/perf-tool.bench.ts). */
 // The send loop shared by produce and e2e: `numRecords` records paced by `throughput`. With `deliveries` each
 // record has a delivery callback; without (e2e) records go without one and failures are counted from flush().
 // `stamp` (e2e) writes the send time into the value before each produce(); `onWarmedUp` runs before record
 // `warmupRecords` is sent. Resolves once every record is acknowledged or failed, or the time is up (then after
 // at most DRAIN_MS_MAX more).
-async function sendLoop(
+export async function sendLoop(
   producer: Producer,
   topic: string,
   numRecords: number,

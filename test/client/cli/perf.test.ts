@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EXIT_OK, EXIT_USAGE } from "../../../client/cli/cli-io.ts";
 import { CLOCK_SYNC_ROUNDS, E2E_TIMESTAMP_BYTES, E2E_UNTIMED_STAMP, type FromE2eConsumer, type ToE2eConsumer, measureClockOffsetMs, startE2eConsumer } from "../../../client/cli/perf-e2e-consumer.ts";
-import { clockMs, clockUs } from "../../../client/cli/perf-stats.ts";
+import { build } from "hdr-histogram-js";
+import { DIRECT_COUNT_US_MAX, LATENCY_US_MAX, clockMs, clockUs } from "../../../client/cli/perf-stats.ts";
 import { LatencyStats, type PerfSummary, ThroughputThrottler, runPerf, summaryLine } from "../../../client/cli/perf.ts";
 import { Rivulet } from "../../../client/index.ts";
 import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
@@ -285,6 +286,29 @@ describe("LatencyStats", () => {
     expect(stats.progressLine("sent", 2000)).toBe("1099 records sent, 549.5 records/sec (0.01 MB/sec), 0.500 ms avg latency, 1.000 ms max latency.");
     // A new window starts empty.
     expect(stats.progressLine("sent", 3000)).toBe("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.000 ms avg latency, 0.000 ms max latency.");
+  });
+
+  test("latencies counted directly below DIRECT_COUNT_US_MAX read the same as an HDR histogram fed each value", () => {
+    const stats = new LatencyStats(0);
+    const oracle = build({ lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_US_MAX, numberOfSignificantValueDigits: 3, autoResize: false });
+    let seed = 7;
+    const values: number[] = [0.2, 1, DIRECT_COUNT_US_MAX - 1, DIRECT_COUNT_US_MAX, DIRECT_COUNT_US_MAX + 1, LATENCY_US_MAX * 2];
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      values.push((seed % 1000) * (i % 7 === 0 ? 997 : 3.7));
+    }
+    for (const [i, us] of values.entries()) {
+      stats.record(us, 1, 1);
+      oracle.recordValue(us < 1 ? 1 : us > LATENCY_US_MAX ? LATENCY_US_MAX : Math.round(us));
+      // Reading the histogram midway adds what was counted so far, once.
+      if (i === 1000) expect(stats.histogram.totalCount).toBe(1001);
+    }
+    const h = stats.histogram;
+    expect(h.totalCount).toBe(oracle.totalCount);
+    expect(h.maxValue).toBe(oracle.maxValue);
+    expect(h.minNonZeroValue).toBe(oracle.minNonZeroValue);
+    expect(h.mean).toBeCloseTo(oracle.mean, 6);
+    for (const p of [1, 25, 50, 90, 95, 99, 99.9, 99.99, 100]) expect(h.getValueAtPercentile(p)).toBe(oracle.getValueAtPercentile(p));
   });
 
   test("summaryLine names failures and a timeout", () => {
