@@ -41,7 +41,7 @@ const MATRIX_RECORDS = Math.round(500_000 * SCALE);
 const E2E_SECONDS = 5;
 // Seconds of e2e records sent before the measured ones (JIT compilation of the producer, the consumer's Worker and
 // the broker's paths; the first fetches), left out by `--warmup-records` as in the --sync row.
-const E2E_WARMUP_SECONDS = 1;
+const E2E_WARMUP_SECONDS = 2;
 const BUN = join(process.cwd(), "node_modules", ".bin", "bun");
 
 function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {

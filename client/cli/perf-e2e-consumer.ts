@@ -10,9 +10,9 @@
 //   ping {mainMs}          ->                  (CLOCK_SYNC_ROUNDS times: the two threads' clocks have different
 //                          <- pong {mainMs, consumerMs}   origins; the round trip with the least time gives the offset)
 //   go {startMs, offsetMs} ->                  (the main thread starts sending; consumer clock = main clock + offset)
+//   measure {fromMs}       ->                  (the warm-up ended: elapsed time counts from here)
 //                          <- progress {line}  (every PROGRESS_INTERVAL_MS)
-//   count {records, measuredFromMs}  ->        (sent minus failed, once the producer is done: read that many;
-//                                               records sent before measuredFromMs, the warm-up, carry no stamp)
+//   count {records}        ->                  (sent minus failed, once the producer is done: read that many)
 //   stop                   ->                  (give up now: a timeout)
 //                          <- done {summary} | failed {message}
 // Latency is the consumer's clock at the batch's arrival, moved onto the main thread's clock, minus the send time
@@ -24,7 +24,7 @@ import { LatencyStats, type PerfSummary, PROGRESS_INTERVAL_MS, clockMs, summariz
 
 /** Bytes at the start of an e2e record's value: its send time as a little-endian float64 of microseconds. */
 export const E2E_TIMESTAMP_BYTES = 8;
-/** The stamp of a warm-up record: read, but not timed or counted in the summary. */
+/** The stamp of a warm-up record (sent before `measure`): read, but not timed or counted in the summary. */
 export const E2E_UNTIMED_STAMP = -1;
 /** How long the consumer may take to connect and position itself before the run fails. */
 export const E2E_READY_MS_MAX = 30_000;
@@ -49,7 +49,8 @@ export type ToE2eConsumer =
   | { readonly type: "start"; readonly options: E2eConsumerOptions }
   | { readonly type: "ping"; readonly mainMs: number }
   | { readonly type: "go"; readonly startMs: number; readonly offsetMs: number }
-  | { readonly type: "count"; readonly records: number; readonly measuredFromMs: number }
+  | { readonly type: "measure"; readonly fromMs: number }
+  | { readonly type: "count"; readonly records: number }
   | { readonly type: "stop" };
 
 /** A message from the consumer to the main thread. */
@@ -90,9 +91,9 @@ export class E2eConsumer {
         this.#timedOut = true;
         this.#stop();
       }, this.#options.stopAfterMs);
-    } else if (message.type === "count") {
+    } else if (message.type === "measure") this.#measuredFromMs = message.fromMs;
+    else if (message.type === "count") {
       this.#target.count = message.records;
-      this.#measuredFromMs = message.measuredFromMs;
       if (this.#target.read >= this.#target.count) this.#stop();
     } else if (message.type === "stop") {
       this.#timedOut = true;

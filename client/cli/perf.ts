@@ -487,11 +487,11 @@ async function e2eRun(
   try {
     const startMs = clockMs();
     reader.send({ type: "go", startMs, offsetMs });
-    let measuredFromMs = startMs;
     const stamp = (nowUs: number): void => view.setFloat64(0, nowUs, true);
-    const result = await sendLoop(producer, topic, numRecords, value, throughput, startMs + timeoutMs, null, stamp, false, warmupRecords, (nowMs) => (measuredFromMs = nowMs));
+    // The warm-up's end goes to the consumer before any record after it is sent.
+    const result = await sendLoop(producer, topic, numRecords, value, throughput, startMs + timeoutMs, null, stamp, false, warmupRecords, (nowMs) => reader.send({ type: "measure", fromMs: nowMs }));
     // Records that failed or were never sent never arrive: read only the rest.
-    reader.send({ type: "count", records: result.sent - result.errors, measuredFromMs });
+    reader.send({ type: "count", records: result.sent - result.errors });
     const ended = await raceTimeout(outcome, Math.max(startMs + timeoutMs - clockMs(), 0) + 2 * DRAIN_MS_MAX);
     if (ended === "timeout") throw new Error(`the e2e consumer did not finish within ${2 * DRAIN_MS_MAX} ms after the run's time`);
     if (ended.type !== "done") throw new Error(`e2e consumer: ${ended.type === "failed" ? ended.message : ended.type}`);

@@ -370,9 +370,9 @@ describe("the e2e consumer", () => {
         view.setFloat64(0, i < 3 ? E2E_UNTIMED_STAMP : clockUs(), true);
         messages.push({ value: value.slice() });
       }
-      const measuredFromMs = clockMs();
+      handle.send({ type: "measure", fromMs: clockMs() });
       await producer.send({ topic, messages });
-      handle.send({ type: "count", records: 10, measuredFromMs });
+      handle.send({ type: "count", records: 10 });
       const outcome = await within(finished, WAIT_MS, "e2e consumer done");
       if (outcome.type !== "done") throw new Error(`expected done, got ${JSON.stringify(outcome)}`);
       expect(outcome.summary.records).toBe(7);
