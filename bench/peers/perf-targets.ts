@@ -10,7 +10,8 @@
 //   produce 1 KiB, acks=1                                        (target >= 1 GB/s of values)
 //   produce --sync 100 B, linger.ms 0, acks=1, after a warm-up   (target p50 <= 0.1 ms, p99 <= 0.25 ms)
 //   e2e 100 B at half the measured acks=1 rate, after a warm-up  (target p99 <= 5 ms), batch.size 64 KiB and
-//     linger.ms 0 (Kafka's end-to-end latency tool's setting), then the same with linger.ms 5 for comparison
+//     linger.ms 0 (Kafka's end-to-end latency tool's setting), the consumer in its Worker; the same with the
+//     consumer on the producer's thread (--same-thread); and the Worker with linger.ms 5, for comparison
 //   broker VmRSS after each, and VmHWM at the end                (target <= 200 MB)
 // --matrix adds produce 100 B acks=1 for linger.ms 0/1/5/20 x batch.size 16/64/256 KiB (MATRIX_RECORDS each).
 // --profile DIR starts the broker with Bun's --cpu-prof (profile written to DIR when it stops).
@@ -105,13 +106,18 @@ async function main(): Promise<void> {
     const half = Math.max(1, Math.round(acks1.recordsPerSec / 2));
     const e2eRecords = Math.max(1000, Math.round(half * E2E_SECONDS * SCALE));
     const e2eWarmupRecords = Math.round(half * E2E_WARMUP_SECONDS * SCALE);
-    for (const linger of [0, 5]) {
+    for (const [linger, sameThread] of [
+      [0, false],
+      [0, true],
+      [5, false],
+    ] as const) {
       row(
-        `e2e ${e2eRecords} x 100 B at ${half.toLocaleString("en-US")} records/s (half of acks=1) after ${e2eWarmupRecords} warm-up, linger.ms ${linger}`,
+        `e2e ${e2eRecords} x 100 B at ${half.toLocaleString("en-US")} records/s (half of acks=1) after ${e2eWarmupRecords} warm-up, linger.ms ${linger}, ${sameThread ? "one thread" : "consumer Worker"}`,
         await perf([
           "e2e",
+          ...(sameThread ? ["--same-thread"] : []),
           "--topic",
-          `targets-e2e-${linger}`,
+          `targets-e2e-${linger}${sameThread ? "-same-thread" : ""}`,
           "--num-records",
           String(e2eRecords + e2eWarmupRecords),
           "--warmup-records",

@@ -2,7 +2,9 @@
 // that the producer's bursts on the main thread do not delay reads: with both on one thread a batch that arrived
 // waited behind every produce burst, and that wait was most of the measured p99 (docs/benchmarks/perf-tool.md).
 // When the Worker cannot start (a binary compiled without the worker as an entry point), it runs on the calling
-// thread instead, as before, and says so.
+// thread instead, as before, and says so; `perf e2e --same-thread` asks for that. On this 2-vCPU machine, shared
+// with the broker, one thread measured as well as two or better (docs/benchmarks/perf-tool.md): a third busy
+// thread competes for the cores, and a consumer thread asleep between fetches must be woken.
 //
 // Conversation, in order (main -> consumer, consumer -> main):
 //   start {options}        ->
@@ -181,13 +183,13 @@ export interface E2eConsumerHandle {
 /**
  * Starts the e2e consumer in a Worker, or on this thread when no Worker can start (then `onFallback` hears why),
  * and measures the offset of its clock; resolves once it is positioned, after which `onMessage` gets its progress
- * and its `done` or `failed`. Send `go` with the offset to start it. `workerModule` is for tests.
+ * and its `done` or `failed`. Send `go` with the offset to start it. `workerModule` null: on this thread.
  */
 export async function startE2eConsumer(
   options: E2eConsumerOptions,
   onMessage: (message: FromE2eConsumer) => void,
   onFallback: (reason: string) => void,
-  workerModule: string = workerUrl(),
+  workerModule: string | null = workerUrl(),
 ): Promise<{ handle: E2eConsumerHandle; offsetMs: number }> {
   let pongWaiter: ((pong: { mainMs: number; consumerMs: number }) => void) | null = null;
   const route = (message: FromE2eConsumer): void => {
@@ -196,9 +198,9 @@ export async function startE2eConsumer(
     pongWaiter = null;
     waiter?.(message);
   };
-  let handle = await startInWorker(workerModule, options, route);
+  let handle = workerModule === null ? "" : await startInWorker(workerModule, options, route);
   if (typeof handle === "string") {
-    onFallback(handle);
+    if (workerModule !== null) onFallback(handle);
     handle = await startOnThisThread(options, route);
   }
   const started = handle;

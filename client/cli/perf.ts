@@ -70,10 +70,11 @@ rivulet perf consume --topic T --messages N [options]
   --idle-timeout-ms N       Stop when no record arrived for N ms (default ${PERF_IDLE_TIMEOUT_MS_DEFAULT}, Kafka's --timeout)
 
 rivulet perf e2e --topic T --num-records N --record-size S --throughput R [options]
-  Produces and consumes at once in this process, the consumer in its own thread; latency is from produce() to
-  the consumer seeing the record.
+  Produces and consumes at once in this process, the consumer in its own thread (a Worker) unless --same-thread;
+  latency is from produce() to the consumer seeing the record.
   Takes --producer-props (linger.ms is 0 unless given), --consumer-props and --warmup-records. --record-size is at
   least ${E2E_TIMESTAMP_BYTES}.
+  --same-thread             Consume on the producer's thread instead of a Worker of its own
 
 Common options:
   --timeout-ms N            Stop after N ms and report what was done (default ${PERF_TIMEOUT_MS_DEFAULT})
@@ -94,6 +95,7 @@ const FLAGS = {
   "timeout-ms": { type: "string" },
   "idle-timeout-ms": { type: "string" },
   sync: { type: "boolean" },
+  "same-thread": { type: "boolean" },
   "warmup-records": { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -132,8 +134,9 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
       if (throughput === 0) throw new UsageError("--throughput must be -1 (no limit) or a positive rate");
       const producerProps = keyValues("producer-props", values["producer-props"]);
       const warmupRecords = integerFlag("warmup-records", values["warmup-records"], 0, numRecords - 1) ?? 0;
+      if (mode !== "e2e" && values["same-thread"] === true) throw new UsageError("--same-thread applies to perf e2e");
       if (mode === "produce") summary = await produceRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, values.sync === true, warmupRecords, timeoutMs, io.stderr);
-      else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), warmupRecords, timeoutMs, io.stderr);
+      else summary = await e2eRun(values["bootstrap-server"], topic, numRecords, recordSize, throughput, producerProps, keyValues("consumer-props", values["consumer-props"]), warmupRecords, values["same-thread"] === true, timeoutMs, io.stderr);
     }
     await write(io.stdout, json ? `${JSON.stringify(summary)}\n` : `${summaryLine(summary)}\n`);
     return summary.errors > 0 ? EXIT_FAILURE : EXIT_OK;
@@ -464,6 +467,7 @@ async function e2eRun(
   producerProps: Record<string, string>,
   consumerProps: Record<string, string>,
   warmupRecords: number,
+  sameThread: boolean,
   timeoutMs: number,
   stderr: CliOutput,
 ): Promise<PerfSummary> {
@@ -482,7 +486,7 @@ async function e2eRun(
   const onFallback = (reason: string): void => void stderr.write(`rivulet perf: e2e: no consumer thread (${reason}); consuming on the producer's thread\n`);
   const [, { handle: reader, offsetMs }] = await Promise.all([
     producer.connect(),
-    startE2eConsumer({ bootstrap, topic, consumerProps, records: numRecords, stopAfterMs: timeoutMs + DRAIN_MS_MAX }, onMessage, onFallback),
+    startE2eConsumer({ bootstrap, topic, consumerProps, records: numRecords, stopAfterMs: timeoutMs + DRAIN_MS_MAX }, onMessage, onFallback, sameThread ? null : undefined),
   ]);
   try {
     const startMs = clockMs();

@@ -204,10 +204,11 @@ describe("rivulet perf against a broker", () => {
     checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 1500, 64);
   });
 
-  test("e2e --warmup-records reads every record but counts only those after the warm-up (default linger.ms 0)", async () => {
+  test("e2e --warmup-records reads every record but counts only those after the warm-up (default linger.ms 0; --same-thread)", async () => {
     const topic = topicName("perf");
     const result = await perf([
       "e2e",
+      "--same-thread",
       "--topic",
       topic,
       "--num-records",
@@ -223,6 +224,8 @@ describe("rivulet perf against a broker", () => {
       "--json",
     ]);
     expect(result.code).toBe(EXIT_OK);
+    // Asked for, not fallen back to: no note.
+    expect(result.stderr).not.toContain("no consumer thread");
     checkSummary(JSON.parse(result.stdout) as PerfSummary, "e2e", topic, 800, 32);
   });
 });
@@ -238,6 +241,7 @@ describe("rivulet perf usage", () => {
     [["consume", "--topic", "t"], "--messages is required"],
     [["produce", "--topic", "t", "--num-records", "5", "--warmup-records", "5", "--record-size", "1", "--throughput", "-1"], "--warmup-records must be from 0 to 4"],
     [["e2e", "--topic", "t", "--num-records", "5", "--warmup-records", "5", "--record-size", "8", "--throughput", "-1"], "--warmup-records must be from 0 to 4"],
+    [["produce", "--topic", "t", "--num-records", "5", "--record-size", "8", "--throughput", "-1", "--same-thread"], "--same-thread applies to perf e2e"],
     [["bogus"], "unknown perf command"],
     [["consume", "--topic", "t", "--messages", "1", "--nope"], "Unknown option"],
   ])("%j is a usage error", async (argv, message) => {
