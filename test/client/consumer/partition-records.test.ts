@@ -227,4 +227,17 @@ describe("PartitionRecords", () => {
       expect(m.serializedValueSize).toBe(m.value === null ? -1 : m.value.length);
     }
   });
+
+  test("headers are found after the value whatever the value is: null, empty or bytes", () => {
+    const records: RecordInput[] = [
+      { key: null, value: null, headers: [{ key: "a", value: "1" }], timestamp: 1 },
+      { key: "k", value: new Uint8Array(0), headers: [{ key: "b", value: null }, { key: "b", value: "2" }], timestamp: 2 },
+      { key: new Uint8Array(300), value: new Uint8Array(200).fill(7), headers: [{ key: "héader", value: "3" }], timestamp: 3 },
+    ];
+    const messages = new PartitionRecords("t", 0, 0, 3, encodeRecordBatch({ records }), true).take(3);
+    const decode = (value: Uint8Array | null): string | null => (value === null ? null : new TextDecoder().decode(value));
+    expect(messages.map((m) => m.headers.map((h) => [h.key, decode(h.value)]))).toEqual([[["a", "1"]], [["b", null], ["b", "2"]], [["héader", "3"]]]);
+    expect(messages.map((m) => [m.key?.length ?? null, m.value?.length ?? null])).toEqual([[null, null], [1, 0], [300, 200]]);
+    expect(messages[2]!.value!.every((byte) => byte === 7)).toBe(true);
+  });
 });
