@@ -368,7 +368,8 @@ export class RecordAccumulator {
    * Copies `record` into the open batch of its partition, opening a new batch when there is none or it is full.
    * Returns the bytes the record added (for the sticky partitioner), or APPEND_NO_MEMORY when a new batch was
    * needed and buffer.memory has no room for it (nothing was written; the caller waits and retries).
-   * `boundBytes` is recordBoundBytes(record); the caller has checked the record fits buffer.memory at all.
+   * `boundBytes` is recordBoundBytes(record); the caller has checked the record fits buffer.memory at all. `nowMs`
+   * may be NaN (not read yet): the clock is read then only if a batch opens.
    */
   append(
     topic: string,
@@ -406,7 +407,8 @@ export class RecordAccumulator {
     }
     this.usedBytes += reserveBytes;
     const builder = new RecordBatchBuilder({ codec: this.options.codec }, limitBytes, buffer);
-    const batch = new ProducerBatch(topic, partition, acks, nowMs, builder, reserveBytes);
+    // NaN: the caller did not read the clock (its record carried a timestamp); a new batch needs it for linger.
+    const batch = new ProducerBatch(topic, partition, acks, Number.isNaN(nowMs) ? Date.now() : nowMs, builder, reserveBytes);
     batches.push(batch);
     this.nonEmpty.add(queue);
     const appended = builder.append(record);

@@ -286,9 +286,12 @@ export class Producer {
     if (callback !== undefined && typeof callback !== "function") throw new RivuletConfigError("produce(): callback must be a function", "callback");
     const owner: RecordOwner = callback ?? null;
     if (this.blocked.length === 0) {
-      // One clock read serves as the record's default timestamp and as the accumulator's now.
-      const nowMs = Date.now();
-      const status = this.appendOne(topic, message, owner, 0, this.options.acks, message.timestamp ?? nowMs, nowMs);
+      // One clock read serves as the record's default timestamp and as the accumulator's now; a record with its own
+      // timestamp needs none (HOT PATH: a clock read costs 50-100 ns here): the accumulator reads the clock if it opens a
+      // batch, and the sender checks metadata age on each pass.
+      const timestamp = message.timestamp;
+      const nowMs = timestamp === undefined ? Date.now() : NaN;
+      const status = this.appendOne(topic, message, owner, 0, this.options.acks, timestamp ?? nowMs, nowMs);
       if (status === TAKEN) {
         this.sender.wakeup();
         return undefined;
@@ -365,7 +368,7 @@ export class Producer {
   private take(topic: string, messages: readonly MessageInput[], group: SendGroup, taken: BlockedSend["taken"], acks: -1 | 0 | 1): void {
     const timestamp = Date.now();
     if (this.blocked.length === 0) {
-      const next = this.appendFrom(topic, messages, 0, group, acks, timestamp);
+      const next = this.appendFrom(topic, messages, 0, group, acks, timestamp, timestamp);
       this.sender.wakeup();
       if (next === messages.length || next < 0) return;
       this.block(topic, messages, group, group, acks, next, taken, timestamp);
@@ -375,11 +378,12 @@ export class Producer {
   }
 
   // Appends messages[from..] until one cannot be taken now; returns where it stopped (messages.length when all
-  // went, -1 when the send failed outright, e.g. a record too large).
-  private appendFrom(topic: string, messages: readonly MessageInput[], from: number, group: SendGroup, acks: -1 | 0 | 1, timestamp: number): number {
+  // went, -1 when the send failed outright, e.g. a record too large). `timestamp` is the send's default record
+  // timestamp, `nowMs` the clock now (one read for the whole call).
+  private appendFrom(topic: string, messages: readonly MessageInput[], from: number, group: SendGroup, acks: -1 | 0 | 1, timestamp: number, nowMs: number): number {
     for (let i = from; i < messages.length; i++) {
       const message = messages[i]!;
-      const status = this.appendOne(topic, message, group, i, acks, message.timestamp ?? timestamp, Date.now());
+      const status = this.appendOne(topic, message, group, i, acks, message.timestamp ?? timestamp, nowMs);
       if (status === TAKEN) continue;
       if (status === BLOCKED) return i;
       group.failed(i, status);
@@ -538,7 +542,7 @@ export class Producer {
         return;
       }
       let next: number;
-      if (job.group !== null) next = this.appendFrom(job.topic, job.messages, job.next, job.group, job.acks, job.timestamp);
+      if (job.group !== null) next = this.appendFrom(job.topic, job.messages, job.next, job.group, job.acks, job.timestamp, Date.now());
       else {
         const message = job.messages[0]!;
         const status = this.appendOne(job.topic, message, job.owner, 0, job.acks, message.timestamp ?? job.timestamp, Date.now());
@@ -669,6 +673,7 @@ class MetadataView implements ProducerClusterView {
   partitions(topic: string, nowMs: number = Date.now()): TopicPartitions | null {
     const known = this.topics.get(topic);
     if (known === undefined) return null;
+    // NaN (no clock read) skips the age check: the sender's passes check it.
     if (nowMs - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
     return known.partitions;
   }

@@ -188,6 +188,9 @@ export class Sender {
   private sendReady(nowMs: number): void {
     const byConnection = new Map<Connection, PartitionQueue[]>();
     for (const queue of this.accumulator.readyQueues(nowMs)) {
+      // Refreshes the topic's metadata when older than metadata.max.age.ms (records produced with their own
+      // timestamps skip that check: client/producer/producer.ts).
+      this.cluster.partitions(queue.topic, nowMs);
       const connection = this.leaderFor(queue.topic, queue.partition);
       if (connection === null) continue;
       let queues = byConnection.get(connection);

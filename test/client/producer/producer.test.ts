@@ -7,10 +7,11 @@ import { RivuletBufferTimeoutError, RivuletDeliveryTimeoutError } from "../../..
 import { partitionForKey } from "../../../client/producer/murmur2.ts";
 import { RivuletDeliveryFailedError } from "../../../client/producer/producer.ts";
 import { CODEC_GZIP, CODEC_LZ4, CODEC_NONE, CODEC_ZSTD, isCodecSupported } from "../../../core/formats/codecs.ts";
+import { CreatePartitionsApi } from "../../../core/formats/protocol/create-partitions.ts";
 import { ErrorCode } from "../../../core/formats/protocol/errors.ts";
 import { RecordBatchBuilder } from "../../../core/formats/record-batch.ts";
 import { topicName, within } from "../helpers.ts";
-import { type RestartableBroker, createTopic, newProducer, readPartition, startRestartableBroker } from "./producer-helpers.ts";
+import { type RestartableBroker, createTopic, newProducer, openConnection, readPartition, startRestartableBroker } from "./producer-helpers.ts";
 
 const WAIT_MS = 15_000;
 
@@ -205,6 +206,33 @@ describe("sticky partitioner for keyless records", () => {
 });
 
 describe("batching", () => {
+  test("records with their own timestamps (no clock read per record) linger like others, keep their timestamps, and metadata still ages", async () => {
+    const topic = topicName("own-ts");
+    await createTopic(broker.port, topic, 1);
+    const producer = newProducer(broker.address, { "batch.size": 256, "linger.ms": 20 }, { metadataMaxAge: 50 });
+    await producer.connect();
+    await Promise.all([producer.send({ topic, messages: [{ value: "metadata", timestamp: 999 }] }), producer.flush()]);
+    const first = countdown(5);
+    for (let i = 0; i < 5; i++) expect(producer.produce(topic, { value: `v${i}`, timestamp: 1_000 + i }, first.callback)).toBeUndefined();
+    // No flush: the open batch goes once linger.ms has passed, though no record of it read the clock.
+    await within(first.done, WAIT_MS, "lingered batch delivered");
+    expect(first.results.map((m) => (m as RecordMetadata).timestamp)).toEqual([1_000, 1_001, 1_002, 1_003, 1_004]);
+    // A partition added now is found by the sender's metadata age check (the records never trigger it).
+    const admin = await openConnection(broker.port);
+    const added = await admin.request(CreatePartitionsApi, { topics: [{ name: topic, count: 2 }], timeoutMs: 5_000, validateOnly: false });
+    admin.close();
+    expect(added.results[0]?.errorCode).toBe(0);
+    const partitions = new Set<number>();
+    for (let round = 0; round < 200 && !partitions.has(1); round++) {
+      const batch = countdown(4);
+      for (let i = 0; i < 4; i++) producer.produce(topic, { value: `w${round}-${i}-${"x".repeat(60)}`, timestamp: 2_000 + round }, batch.callback);
+      await within(batch.done, WAIT_MS, "round delivered");
+      for (const result of batch.results) partitions.add((result as RecordMetadata).partition);
+    }
+    expect(partitions.has(1)).toBe(true);
+    await producer.disconnect();
+  });
+
   test("full batches go at batch.size without waiting for linger.ms; the rest waits for linger or flush", async () => {
     const topic = topicName("size");
     await createTopic(broker.port, topic, 1);
