@@ -30,6 +30,9 @@ export interface TopicPartitions {
 /** Kafka's built-in partitioner: murmur2 for keys, uniform sticky for keyless records. */
 export class BuiltInPartitioner {
   private readonly sticky = new Map<string, StickyState>();
+  // HOT PATH: the last topic asked for and its state (producers mostly write one topic after another).
+  private lastTopic: string | null = null;
+  private lastState: StickyState | null = null;
 
   constructor(
     /** Bytes after which the sticky partition of a topic changes (batch.size). */
@@ -56,11 +59,13 @@ export class BuiltInPartitioner {
   /** The sticky state of `topic` (its `partition` is where the next keyless record goes). */
   stickyFor(topic: string, partitions: TopicPartitions): StickyState {
     assert(partitions.count > 0, "a topic has at least one partition");
-    let state = this.sticky.get(topic);
+    let state = topic === this.lastTopic ? this.lastState! : this.sticky.get(topic);
     if (state === undefined || state.partition >= partitions.count) {
       state = { partition: this.draw(partitions), producedBytes: 0 };
       this.sticky.set(topic, state);
     }
+    this.lastTopic = topic;
+    this.lastState = state;
     return state;
   }
 
@@ -85,6 +90,10 @@ export class BuiltInPartitioner {
   /** Forgets a topic's sticky choice (its partition count changed or it was deleted). */
   forget(topic: string): void {
     this.sticky.delete(topic);
+    if (this.lastTopic === topic) {
+      this.lastTopic = null;
+      this.lastState = null;
+    }
   }
 
   private draw(partitions: TopicPartitions): number {

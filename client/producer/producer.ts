@@ -657,6 +657,9 @@ function resolveAcks(acks: unknown): -1 | 0 | 1 | null {
  */
 class MetadataView implements ProducerClusterView {
   private readonly topics = new Map<string, { partitions: TopicPartitions; fetchedMs: number }>();
+  // HOT PATH: the entry partitions() last returned (dropped whenever `topics` changes).
+  private lastTopic: string | null = null;
+  private lastKnown: { partitions: TopicPartitions; fetchedMs: number } | undefined = undefined;
   private readonly loading = new Map<string, Promise<void>>();
   private readonly errors = new Map<string, Error>();
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -671,8 +674,10 @@ class MetadataView implements ProducerClusterView {
   ) {}
 
   partitions(topic: string, nowMs: number = Date.now()): TopicPartitions | null {
-    const known = this.topics.get(topic);
+    const known = topic === this.lastTopic ? this.lastKnown : this.topics.get(topic);
     if (known === undefined) return null;
+    this.lastTopic = topic;
+    this.lastKnown = known;
     // NaN (no clock read) skips the age check: the sender's passes check it.
     if (nowMs - known.fetchedMs > this.cluster.options.metadataMaxAge) void this.loadTopic(topic).catch(() => undefined);
     return known.partitions;
@@ -715,6 +720,7 @@ class MetadataView implements ProducerClusterView {
           // Re-inserted so the Map's order is load order: eviction takes the least recently loaded first.
           this.topics.delete(topic);
           this.topics.set(topic, { partitions: { count: partitions.length, available }, fetchedMs: Date.now() });
+          this.lastTopic = null;
           if (this.topics.size > this.topicsMax) this.evict(topic);
           this.errors.delete(topic);
         },
@@ -734,6 +740,7 @@ class MetadataView implements ProducerClusterView {
       if (this.topics.size <= this.topicsMax) return;
       if (topic === keep || this.loading.has(topic) || !this.forget(topic)) continue;
       this.topics.delete(topic);
+      this.lastTopic = null;
       this.errors.delete(topic);
     }
   }
