@@ -1,10 +1,9 @@
 // The consumer half of `rivulet perf e2e`, run in its own thread (a Bun Worker, client/cli/perf-e2e-worker.ts) so
-// that the producer's bursts on the main thread do not delay reads: with both on one thread a batch that arrived
-// waited behind every produce burst, and that wait was most of the measured p99 (docs/benchmarks/perf-tool.md).
-// When the Worker cannot start (a binary compiled without the worker as an entry point), it runs on the calling
-// thread instead, as before, and says so; `perf e2e --same-thread` asks for that. On this 2-vCPU machine, shared
-// with the broker, one thread measured as well as two or better (docs/benchmarks/perf-tool.md): a third busy
-// thread competes for the cores, and a consumer thread asleep between fetches must be woken.
+// that the producer's bursts on the main thread do not delay reads (on one thread a batch that arrived waits for
+// the send loop to yield). When the Worker cannot start (a binary compiled without the worker as an entry point),
+// it runs on the calling thread instead, as before, and says so; `perf e2e --same-thread` asks for that. On this
+// 2-vCPU machine, shared with the broker, one thread measured about as well as two (docs/benchmarks/perf-tool.md):
+// a third busy thread competes for the cores, and a consumer thread asleep between fetches must be woken.
 //
 // Conversation, in order (main -> consumer, consumer -> main):
 //   start {options}        ->
