@@ -14,7 +14,8 @@
 //   e2e      from just before produce() to the consumer seeing the record: the producer writes its clock in
 //            microseconds (float64) into the first 8 bytes of the value, the consumer subtracts it from its own
 //            reading. The consumer runs in its own thread (client/cli/perf-e2e-consumer.ts), so a produce burst
-//            does not delay reading; the clock is one process-wide monotonic clock (client/cli/perf-stats.ts).
+//            does not delay reading (--same-thread: on this one); the threads' clocks start at different times,
+//            so their offset is measured first and the consumer's readings are moved onto the producer's clock.
 // `perf produce|e2e --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag for the
 // producer): they pay for JIT compilation and metadata, and dominate a short run's p99.
 // MB is 1024 * 1024 bytes of record values, as in Kafka's tools.
@@ -284,12 +285,11 @@ export class Deliveries {
   }
 }
 
+// `numRecords` records paced by `throughput`. With `deliveries` each record has a delivery callback; without (e2e)
+// records go without one and failures are counted from flush(). `stamp` (e2e) writes the send time into the
+// value before each produce(); `onWarmedUp` runs before record `warmupRecords` is sent. Resolves once every
+// record is acknowledged or failed, or the time is up (then after at most DRAIN_MS_MAX more).
 /** The send loop of produce and e2e (exported for bench/perf-tool.bench.ts). */
-// The send loop shared by produce and e2e: `numRecords` records paced by `throughput`. With `deliveries` each
-// record has a delivery callback; without (e2e) records go without one and failures are counted from flush().
-// `stamp` (e2e) writes the send time into the value before each produce(); `onWarmedUp` runs before record
-// `warmupRecords` is sent. Resolves once every record is acknowledged or failed, or the time is up (then after
-// at most DRAIN_MS_MAX more).
 export async function sendLoop(
   producer: Producer,
   topic: string,
