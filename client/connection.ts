@@ -304,6 +304,11 @@ export class Connection {
     }
   }
 
+  /** Writes the requests queued so far now instead of at the end of this tick (a no-op when none are queued). */
+  flush(): void {
+    if (this.#flushScheduled) this.#flush();
+  }
+
   // HOT PATH (bench/client-connection.bench.ts, "metadata x100" and "produce 64KiB x16"): one burst per
   // tick, small parts joined, large record chunks passed through.
   #flush(): void {

@@ -184,8 +184,9 @@ export class Sender {
   }
 
   // The sending half of a pass: ready partitions grouped by leader connection, sent as the in-flight bounds allow.
-  // Fails nothing synchronously (a failed send settles through its promise).
-  private sendReady(nowMs: number): void {
+  // Fails nothing synchronously (a failed send settles through its promise). `writeNow`: the connections write the
+  // requests before this returns, not at the end of the tick (the caller has callbacks to run first).
+  private sendReady(nowMs: number, writeNow = false): void {
     const byConnection = new Map<Connection, PartitionQueue[]>();
     for (const queue of this.accumulator.readyQueues(nowMs)) {
       // Refreshes the topic's metadata when older than metadata.max.age.ms (records produced with their own
@@ -200,7 +201,10 @@ export class Sender {
       }
       queues.push(queue);
     }
-    for (const [connection, queues] of byConnection) this.sendTo(connection, queues, nowMs);
+    for (const [connection, queues] of byConnection) {
+      this.sendTo(connection, queues, nowMs);
+      if (writeNow) connection.flush();
+    }
     this.armTimer(nowMs);
   }
 
@@ -363,7 +367,7 @@ export class Sender {
         // The partitions' next requests go out before the owners of these records hear back: thousands of
         // callbacks would otherwise keep the broker waiting (one request in flight per partition). Only sends:
         // whatever fails (expiry, in the full pass below) is told after these deliveries, keeping callback order.
-        if (delivered.length > 0 && !this.stopped) this.sendReady(Date.now());
+        if (delivered.length > 0 && !this.stopped) this.sendReady(Date.now(), true);
         for (const { batch, baseOffset, logAppendTimeMs } of delivered) batch.notifyDelivered(baseOffset, logAppendTimeMs);
         this.wakeup();
       },

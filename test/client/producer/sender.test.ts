@@ -81,6 +81,8 @@ class ScriptedBroker {
     this.connection = {
       broker: "scripted:1",
       isClosed: false,
+      // Nothing is buffered here: requests reach the script as they are made.
+      flush() {},
       request(api: { name: string }, body: ProduceRequestInput, options?: { expectResponse?: boolean }) {
         if (api.name === "InitProducerId") {
           broker.initRequests++;
