@@ -22,5 +22,10 @@ const bun = existsSync(localBun) ? localBun : "bun";
 const outfileFlag = process.argv.indexOf("--outfile");
 const outfile = outfileFlag > 0 && process.argv[outfileFlag + 1] !== undefined ? process.argv[outfileFlag + 1] : join("dist", "rivulet");
 mkdirSync(dirname(resolve(root, outfile)), { recursive: true });
-execFileSync(bun, ["build", "--compile", "--bytecode", "--format=esm", "server/main.ts", "--outfile", outfile], { cwd: root, stdio: "inherit" });
+// The perf e2e consumer's Worker module is an entry point too: Bun bundles a Worker's module into the executable only
+// when it is listed (without it `rivulet perf e2e` falls back to one thread; client/cli/perf-e2e-consumer.ts).
+execFileSync(bun, ["build", "--compile", "--bytecode", "--format=esm", "server/main.ts", "client/cli/perf-e2e-worker.ts", "--outfile", outfile], {
+  cwd: root,
+  stdio: "inherit",
+});
 console.log(`build-binary: wrote ${outfile}`);
