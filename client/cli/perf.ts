@@ -50,6 +50,11 @@ export const E2E_PRODUCER_PROPS_DEFAULT: Readonly<Record<string, string>> = { "l
 // The producer runs on this thread: after this many records taken without waiting, the send loop yields to the
 // event loop so the sender can write and answers can be read (Kafka's producer has its own I/O thread instead).
 const YIELD_EVERY_RECORDS = 1024;
+// A clock read costs 60-90 ns here, a sixth of a record's whole cost at 2,000,000 records/s. With no throughput
+// limit (and not --sync), records share one read for up to this many in a row: their send times are then early by
+// at most the few microseconds those records take, against latencies of milliseconds. Throttled or --sync runs read
+// the clock for every record.
+const CLOCK_EVERY_RECORDS = 8;
 
 const USAGE = `Usage: rivulet perf produce|consume|e2e [options]
 
@@ -303,14 +308,23 @@ export async function sendLoop(
   warmupRecords = 0,
   onWarmedUp: ((nowMs: number) => void) | null = null,
 ): Promise<{ errors: number; firstError: Error | null; timedOut: boolean; sent: number }> {
-  const message = { value };
+  // Each record carries the send time the tool read as its timestamp (CreateTime): the same moment the producer
+  // would read, without a second clock read per record.
+  const message: { value: Uint8Array; timestamp: number } = { value, timestamp: 0 };
+  const epochOffsetMs = performance.timeOrigin;
   const throttler = new ThroughputThrottler(throughput, clockMs());
+  const clockEvery = sync || throughput >= 0 ? 1 : CLOCK_EVERY_RECORDS;
   let sent = 0;
   let timedOut = false;
   let sinceYield = 0;
+  let sinceClock = clockEvery;
+  let nowMs = 0;
   for (; sent < numRecords; sent++) {
-    // HOT PATH (the tool measures itself too): one clock read per record unless it waited.
-    let nowMs = clockMs();
+    // HOT PATH (the tool measures itself too): at most one clock read per record (see CLOCK_EVERY_RECORDS).
+    if (++sinceClock >= clockEvery) {
+      nowMs = clockMs();
+      sinceClock = 0;
+    }
     if (nowMs >= deadlineMs) {
       timedOut = true;
       break;
@@ -320,11 +334,14 @@ export async function sendLoop(
       await waitMs(delayMs);
       nowMs = clockMs();
       sinceYield = 0;
+      sinceClock = 0;
     } else if (++sinceYield >= YIELD_EVERY_RECORDS) {
       await yieldToEventLoop();
       nowMs = clockMs();
       sinceYield = 0;
+      sinceClock = 0;
     }
+    message.timestamp = Math.floor(epochOffsetMs + nowMs);
     if (sent === warmupRecords && sent > 0 && onWarmedUp !== null) onWarmedUp(nowMs);
     const sentUs = nowMs * 1000;
     if (stamp !== null) stamp(sent >= warmupRecords ? sentUs : E2E_UNTIMED_STAMP);
@@ -347,6 +364,7 @@ export async function sendLoop(
     if (taken !== undefined) {
       await taken;
       sinceYield = 0;
+      sinceClock = clockEvery;
     }
     if (acked !== null) {
       await acked;

@@ -108,6 +108,36 @@ describe("rivulet perf against a broker", () => {
     }
   });
 
+  test("produce stamps each record with the time it was sent (CreateTime), in order", async () => {
+    const topic = topicName("perf-ts");
+    const before = Date.now();
+    const produced = await perf(["produce", "--topic", topic, "--num-records", "2000", "--record-size", "20", "--throughput", "-1", "--bootstrap-server", broker.address, "--json"]);
+    const after = Date.now();
+    expect(produced.code).toBe(EXIT_OK);
+    const consumer = new Rivulet({ brokers: [broker.address] }).consumer({ "fetch.max.wait.ms": 50 });
+    await consumer.connect();
+    const timestamps: number[] = [];
+    try {
+      consumer.assign([{ topic, partition: 0, offset: 0 }]);
+      await within(
+        (async () => {
+          for await (const message of consumer) {
+            timestamps.push(message.timestamp);
+            if (timestamps.length === 2000) break;
+          }
+        })(),
+        WAIT_MS,
+        "read the records back",
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+    // The send loop's clock (performance.timeOrigin + now) against the wall clock: within a few ms of it.
+    expect(timestamps[0]!).toBeGreaterThanOrEqual(before - 5);
+    expect(timestamps[1999]!).toBeLessThanOrEqual(after + 5);
+    for (let i = 1; i < timestamps.length; i++) expect(timestamps[i]!).toBeGreaterThanOrEqual(timestamps[i - 1]!);
+  });
+
   test("produce with acks=all and a throughput limit, as a text summary", async () => {
     const topic = topicName("perf");
     const result = await perf([
