@@ -1,7 +1,11 @@
 // Issue 7's targets measured with `rivulet perf` against one child broker, and (with --matrix) the tuning table
 // of docs/tuning.md. Not part of the test suite.
 //
-//   npx bun bench/peers/perf-targets.ts [--scale 1] [--matrix] [--profile DIR]
+//   npx bun bench/peers/perf-targets.ts [--scale 1] [--rounds 1] [--matrix] [--profile DIR]
+//
+// First a warm-up (not reported): 500,000 records produced and consumed, so the broker's code is compiled before
+// anything is measured, as a long-running broker's is. --rounds R repeats the four throughput phases R times (each
+// round on its own topics) and adds a row with the median of each.
 //
 // Targets run, in order, each `rivulet perf` in its own child process (bench/peers/rivulet-perf.ts):
 //   produce 100 B, acks=1, batch.size 64 KiB, linger.ms 5      (target >= 2,000,000 records/s)
@@ -33,6 +37,9 @@ const SCALE = Number(argValue("--scale") ?? "1");
 if (!(SCALE > 0 && SCALE <= 1)) throw new Error("--scale must be in (0, 1]");
 const PROFILE_DIR = argValue("--profile");
 const MATRIX = process.argv.includes("--matrix");
+const ROUNDS = Number(argValue("--rounds") ?? "1");
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1 && ROUNDS <= 20)) throw new Error("--rounds must be an integer in [1, 20]");
+const WARMUP_RECORDS = Math.round(500_000 * SCALE);
 const SMALL_RECORDS = Math.round(1_000_000 * SCALE);
 const LARGE_RECORDS = Math.round(200_000 * SCALE);
 const SYNC_RECORDS = Math.round(20_000 * SCALE);
@@ -93,17 +100,42 @@ async function main(): Promise<void> {
     };
     const batching = ["batch.size=65536", "linger.ms=5"];
     const small = ["--num-records", String(SMALL_RECORDS), "--record-size", "100", "--throughput", "-1"];
-    const acks1 = await perf(["produce", "--topic", "targets-acks1", ...small, "--producer-props", ...batching, "acks=1", ...server]);
-    row(`produce ${SMALL_RECORDS} x 100 B, acks=1, batch.size 64 KiB, linger.ms 5`, acks1);
-    row(`produce ${SMALL_RECORDS} x 100 B, acks=all (fsync), batch.size 64 KiB, linger.ms 5`, await perf(["produce", "--topic", "targets-acksall", ...small, "--producer-props", ...batching, "acks=all", ...server]));
-    row(`consume ${SMALL_RECORDS} x 100 B from the start`, await perf(["consume", "--topic", "targets-acks1", "--messages", String(SMALL_RECORDS), ...server]));
-    const large = await perf(["produce", "--topic", "targets-1k", "--num-records", String(LARGE_RECORDS), "--record-size", "1024", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]);
-    row(`produce ${LARGE_RECORDS} x 1 KiB, acks=1 (${((large.bytes / large.elapsedMs) * 1000 / 1e9).toFixed(3)} GB/s)`, large);
+    await perf(["produce", "--topic", "targets-warmup", "--num-records", String(WARMUP_RECORDS), "--record-size", "100", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]);
+    await perf(["consume", "--topic", "targets-warmup", "--messages", String(WARMUP_RECORDS), ...server]);
+    const gbPerSec = (s: PerfSummary): string => (((s.bytes / s.elapsedMs) * 1000) / 1e9).toFixed(3);
+    const phases = {
+      acks1: `produce ${SMALL_RECORDS} x 100 B, acks=1, batch.size 64 KiB, linger.ms 5`,
+      acksAll: `produce ${SMALL_RECORDS} x 100 B, acks=all (fsync), batch.size 64 KiB, linger.ms 5`,
+      consume: `consume ${SMALL_RECORDS} x 100 B from the start`,
+      large: `produce ${LARGE_RECORDS} x 1 KiB, acks=1`,
+    };
+    const rates: Record<keyof typeof phases, number[]> = { acks1: [], acksAll: [], consume: [], large: [] };
+    const measured = (phase: keyof typeof phases, round: number, s: PerfSummary): void => {
+      rates[phase].push(s.recordsPerSec);
+      row(`${phases[phase]}${phase === "large" ? ` (${gbPerSec(s)} GB/s)` : ""}${ROUNDS > 1 ? `, round ${round + 1}` : ""}`, s);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const suffix = ROUNDS > 1 ? `-${round + 1}` : "";
+      measured("acks1", round, await perf(["produce", "--topic", `targets-acks1${suffix}`, ...small, "--producer-props", ...batching, "acks=1", ...server]));
+      measured("acksAll", round, await perf(["produce", "--topic", `targets-acksall${suffix}`, ...small, "--producer-props", ...batching, "acks=all", ...server]));
+      measured("consume", round, await perf(["consume", "--topic", `targets-acks1${suffix}`, "--messages", String(SMALL_RECORDS), ...server]));
+      measured("large", round, await perf(["produce", "--topic", `targets-1k${suffix}`, "--num-records", String(LARGE_RECORDS), "--record-size", "1024", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]));
+    }
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    if (ROUNDS > 1) {
+      for (const phase of Object.keys(phases) as (keyof typeof phases)[]) {
+        const m = median(rates[phase]);
+        const extra = phase === "large" ? ` (${((m * 1024) / 1e9).toFixed(3)} GB/s)` : "";
+        rows.push(`| median of ${ROUNDS} rounds: ${phases[phase]}${extra} | ${Math.round(m).toLocaleString("en-US")} | | | | | | |`);
+        console.error(rows[rows.length - 1]);
+      }
+    }
     row(
       `produce --sync ${SYNC_RECORDS} x 100 B after ${SYNC_WARMUP_RECORDS} warm-up, linger.ms 0, acks=1`,
       await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS + SYNC_WARMUP_RECORDS), "--warmup-records", String(SYNC_WARMUP_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]),
     );
-    const half = Math.max(1, Math.round(acks1.recordsPerSec / 2));
+    // e2e runs at half the median acks=1 rate.
+    const half = Math.max(1, Math.round(median(rates.acks1) / 2));
     const e2eRecords = Math.max(1000, Math.round(half * E2E_SECONDS * SCALE));
     const e2eWarmupRecords = Math.round(half * E2E_WARMUP_SECONDS * SCALE);
     for (const [linger, sameThread] of [
