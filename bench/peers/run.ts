@@ -14,7 +14,7 @@
 //                   per message);
 //        Redis      appendonly yes with `appendfsync everysec`, and again (a fresh server) with `appendfsync always`;
 //                   no RDB snapshots;
-//   3. runs for each workload (1,000,000 records of 100 bytes, 200,000 of 1 KiB; --scale multiplies the counts):
+//   3. warms the Rivulet broker up (500,000 records produced and consumed, not reported), then runs for each workload (1,000,000 records of 100 bytes, 200,000 of 1 KiB; --scale multiplies the counts):
 //        produce    one producer connection:
 //                     Rivulet  `rivulet perf produce` (bench/peers/rivulet-perf.ts), batch.size 64 KiB,
 //                              linger.ms 5, acks=1 and acks=all;
@@ -188,6 +188,11 @@ async function runRivulet(rows: Row[], latencies: LatencyRow[]): Promise<{ peakR
   let peakRssKb = 0;
   const sampleRss = (): void => void (peakRssKb = Math.max(peakRssKb, memoryKb(pid, "VmHWM")));
   try {
+    // A warm-up, not reported: the broker's code is compiled before it is measured, as a long-running broker's is
+    // (Redis and NATS are compiled ahead of time).
+    const warmupRecords = String(Math.round(500_000 * SCALE));
+    await rivuletPerf(["produce", "--topic", "peers-warmup", "--num-records", warmupRecords, "--record-size", "100", "--throughput", "-1", "--bootstrap-server", server]);
+    await rivuletPerf(["consume", "--topic", "peers-warmup", "--messages", warmupRecords, "--bootstrap-server", server]);
     for (const { records, bytes } of WORKLOADS) {
       const workload = `${records} x ${bytes} B`;
       const common = ["--num-records", String(records), "--record-size", String(bytes), "--throughput", "-1", "--bootstrap-server", server];
