@@ -1,0 +1,96 @@
+// Produce throughput of two checkouts in the same run, alternating, against one warm broker (issue 7's produce
+// targets; docs/benchmarks/perf.md "Second pass"). The machine is shared and noisy, so each round runs both
+// checkouts' `rivulet perf produce`, each in its own process, on a topic of its own, in alternating order, and the
+// report is the medians and the median of the per-round ratios.
+//
+// Run: `npx bun bench/producer-ab.ts --before DIR [--rounds 6] [--records 1000000] [--size 100] [--acks 1]`
+// where DIR is another checkout with node_modules and its wasm built (e.g. `git worktree add --detach DIR <commit>`,
+// `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own broker (port 0,
+// temporary data directory), warms it up with 500,000 records, and stops it by PID at the end. Every phase is
+// bounded by perf's --timeout-ms.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const HERE = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BUN = process.execPath;
+const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
+const BROKER_START_MS_MAX = 20_000;
+const PHASE_MS_MAX = 120_000;
+const WARMUP_RECORDS = 500_000;
+
+const { values } = parseArgs({
+  options: {
+    before: { type: "string" },
+    rounds: { type: "string", default: "6" },
+    records: { type: "string", default: "1000000" },
+    size: { type: "string", default: "100" },
+    acks: { type: "string", default: "1" },
+  },
+});
+if (values.before === undefined) throw new Error("--before DIR is required (another checkout to compare with)");
+const before = resolve(values.before);
+const rounds = Number(values.rounds);
+const records = Number(values.records);
+const size = Number(values.size);
+if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) throw new Error("--rounds must be an integer in [1, 50]");
+if (!(Number.isInteger(records) && records >= 1 && records <= 10_000_000)) throw new Error("--records must be an integer in [1, 10^7]");
+if (!(Number.isInteger(size) && size >= 1 && size <= 1_048_576)) throw new Error("--size must be an integer in [1, 1 MiB]");
+
+// One `rivulet perf produce` of checkout `root`; its records/s.
+function produce(root: string, bootstrap: string, topic: string, count: number): number {
+  const args = ["server/main.ts", "perf", "produce", "--topic", topic, "--num-records", String(count), "--record-size", String(size), "--throughput", "-1"];
+  args.push("--producer-props", "batch.size=65536", "linger.ms=5", `acks=${values.acks}`, "--bootstrap-server", bootstrap, "--json", "--timeout-ms", String(PHASE_MS_MAX));
+  const result = spawnSync(BUN, args, { cwd: root, encoding: "utf8", timeout: PHASE_MS_MAX + 30_000 });
+  if (result.status !== 0) throw new Error(`perf produce in ${root} failed: ${result.stderr}`);
+  const summary = JSON.parse(result.stdout.trim().split("\n").pop()!) as { recordsPerSec: number; errors: number; timedOut: boolean };
+  if (summary.errors > 0 || summary.timedOut) throw new Error(`perf produce in ${root}: ${result.stdout}`);
+  return summary.recordsPerSec;
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const dataDir = mkdtempSync(join(tmpdir(), "rivulet-producer-ab-"));
+const broker = spawn(BUN, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir], { cwd: HERE, stdio: ["ignore", "pipe", "pipe"] });
+const exited = new Promise<void>((done) => broker.once("exit", () => done()));
+try {
+  const port = await new Promise<string>((done, fail) => {
+    let output = "";
+    const timer = setTimeout(() => fail(new Error(`broker not listening within ${BROKER_START_MS_MAX} ms: ${output}`)), BROKER_START_MS_MAX);
+    broker.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = LISTENING.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        done(match[1]!);
+      }
+    });
+  });
+  const bootstrap = `127.0.0.1:${port}`;
+  produce(HERE, bootstrap, "ab-warmup", WARMUP_RECORDS);
+  const rates = { before: [] as number[], after: [] as number[] };
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (["before", "after"] as const) : (["after", "before"] as const);
+    const got: Record<string, number> = {};
+    for (const which of order) got[which] = produce(which === "before" ? before : HERE, bootstrap, `ab-${which}-${round}`, records);
+    rates.before.push(got.before!);
+    rates.after.push(got.after!);
+    ratios.push(got.after! / got.before!);
+    console.log(`round ${round + 1}: before ${Math.round(got.before!).toLocaleString("en-US")}/s, after ${Math.round(got.after!).toLocaleString("en-US")}/s, ${(got.after! / got.before!).toFixed(2)}x`);
+  }
+  console.log(
+    `${records} x ${size} B, acks=${values.acks}: before median ${Math.round(median(rates.before)).toLocaleString("en-US")}/s, after median ${Math.round(median(rates.after)).toLocaleString("en-US")}/s, median per-round ratio ${median(ratios).toFixed(2)}x (after ahead in ${ratios.filter((r) => r > 1).length} of ${rounds})`,
+  );
+} finally {
+  if (broker.exitCode === null) broker.kill("SIGTERM");
+  await exited;
+  rmSync(dataDir, { recursive: true, force: true });
+}
