@@ -9,7 +9,8 @@
 //          moves less with the load of other processes than the wall-clock rate does.
 //   perf   the checkout's own `rivulet perf consume --json` (its records/s).
 //
-// Run: `npx bun bench/consumer-ab.bench.ts --before DIR [--rounds 7] [--records 2000000] [--mode sdk|perf|both]`
+// Not a mitata benchmark (so not named *.bench.ts: `npm run bench` runs those without arguments).
+// Run: `npx bun bench/consumer-ab.ts --before DIR [--rounds 7] [--records 2000000] [--mode sdk|perf|both]`
 // where DIR is another checkout with node_modules and its wasm built (e.g. `git worktree add --detach DIR <commit>`,
 // `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own broker (port 0,
 // temporary data directory) and fills a 1-partition and a 4-partition topic with `rivulet perf produce` (100-byte
