@@ -7,7 +7,7 @@ import { FakeClock } from "../../../core/engine/clock.ts";
 import type { PartitionLog } from "../../../core/engine/partition-log.ts";
 import { TOPIC_METADATA_FILE, writeTopicMetadata } from "../../../core/engine/topic-metadata.ts";
 import { deleteDirName } from "../../../core/engine/topic-registry.ts";
-import { buildTestBatch, readTestRecords, type ReadRecord } from "./compaction-test-batches.ts";
+import { buildTestBatch, readLogRecords } from "./compaction-test-batches.ts";
 
 let dataDir = "";
 let clock: FakeClock;
@@ -33,18 +33,6 @@ function must<T>(result: { ok: true; value: T } | { ok: false; error: string; me
 
 function appendValues(log: PartitionLog, values: string[], timestamp = clock.nowMs()): void {
   for (const value of values) log.append(buildTestBatch([{ key: value, value }], { baseTimestamp: timestamp }));
-}
-
-function readAll(log: PartitionLog): ReadRecord[] {
-  const out: ReadRecord[] = [];
-  let offset: number = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const read = must(log.read(offset, 1 << 20));
-    if (read.ranges.length === 0) break;
-    out.push(...readTestRecords(log.readRanges(read.ranges)).filter((record) => record.offset >= offset));
-    offset = read.nextOffset;
-  }
-  return out;
 }
 
 beforeEach(() => {
@@ -124,8 +112,8 @@ describe("topics", () => {
     expect(keep.configs["segment.bytes"]).toBe("4096");
     expect(keep.configs["message.timestamp.type"]).toBe("LogAppendTime");
     expect(must(broker.partition("keep", 0)).config.segmentBytes).toBe(4096);
-    expect(readAll(must(broker.partition("keep", 0))).map((r) => r.value)).toEqual(["a", "b", "c"]);
-    expect(readAll(must(broker.partition("keep", 2))).map((r) => r.value)).toEqual(["z"]);
+    expect(readLogRecords(must(broker.partition("keep", 0))).map((r) => r.value)).toEqual(["a", "b", "c"]);
+    expect(readLogRecords(must(broker.partition("keep", 2))).map((r) => r.value)).toEqual(["z"]);
     expect(broker.partition("gone", 0).ok).toBe(false);
     // A topic can be created again under a deleted name, empty and with a new id.
     const again = must(await broker.createTopic("gone", { partitions: 1 }));
@@ -278,7 +266,7 @@ describe("offline partitions", () => {
     expect(described.partitions[1]).toMatchObject({ partition: 1, state: "online", logEndOffset: 20 });
     expect(broker.partition("t", 0)).toMatchObject({ ok: false, error: "KAFKA_STORAGE_ERROR" });
     const healthy = must(broker.partition("t", 1));
-    expect(readAll(healthy).map((r) => r.value)).toEqual(values);
+    expect(readLogRecords(healthy).map((r) => r.value)).toEqual(values);
     appendValues(healthy, ["more"]);
     expect(Number(healthy.logEndOffset)).toBe(21);
     // The damaged log was not truncated.
@@ -301,7 +289,7 @@ describe("retention", () => {
     const deleted = await broker.runRetention();
     expect(deleted).toBeGreaterThan(0);
     expect(Number(log.logStartOffset)).toBe(4);
-    expect(readAll(log).map((r) => r.value)).toEqual(["e", "f", "g", "h"]);
+    expect(readLogRecords(log).map((r) => r.value)).toEqual(["e", "f", "g", "h"]);
     clock.advance(1_000_000);
     await broker.runRetention();
     expect(log.segmentCount).toBe(1);
@@ -323,6 +311,6 @@ describe("retention", () => {
     expect(sized.sizeBytes).toBeLessThanOrEqual(300 + 200);
     expect(sized.logStartOffset).toBeGreaterThan(0);
     expect(Number(compacted.logStartOffset)).toBe(0);
-    expect(readAll(compacted).length).toBe(12);
+    expect(readLogRecords(compacted).length).toBe(12);
   });
 });

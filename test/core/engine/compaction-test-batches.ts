@@ -25,6 +25,7 @@ import {
 } from "../../../core/formats/record-batch-header.ts";
 import { decompressRecords } from "../../../core/formats/codecs.ts";
 import { VarintCursor, readVarint, readVarlong, writeVarint, writeVarlong } from "../../../core/formats/varint.ts";
+import type { PartitionLog } from "../../../core/engine/partition-log.ts";
 
 export interface TestRecord {
   key: string | null;
@@ -150,3 +151,18 @@ export function readTestRecords(bytes: Uint8Array): ReadRecord[] {
   }
   return out;
 }
+
+/** Every record of `log` from its start to the high watermark, through read() + readRanges(), in order. */
+export function readLogRecords(log: PartitionLog): ReadRecord[] {
+  const out: ReadRecord[] = [];
+  let offset: number = log.logStartOffset;
+  while (offset < log.highWatermark) {
+    const read = log.read(offset, 1 << 20);
+    if (!read.ok) throw new Error(`read failed: ${read.error}`);
+    if (read.value.ranges.length === 0) break;
+    out.push(...readTestRecords(log.readRanges(read.value.ranges)).filter((record) => record.offset >= offset));
+    offset = read.value.nextOffset;
+  }
+  return out;
+}
+

@@ -8,7 +8,7 @@ import { OffsetMap, groupSegments } from "../../../core/engine/log-cleaner.ts";
 import type { PartitionLog } from "../../../core/engine/partition-log.ts";
 import { CODEC_LZ4, CODEC_NONE } from "../../../core/formats/codecs.ts";
 import { readBatchFrame } from "../../../core/formats/record-batch-header.ts";
-import { buildTestBatch, readTestRecords, type ReadRecord, type TestRecord } from "./compaction-test-batches.ts";
+import { buildTestBatch, readLogRecords, readTestRecords, type ReadRecord, type TestRecord } from "./compaction-test-batches.ts";
 
 let dataDir = "";
 let clock: FakeClock;
@@ -40,18 +40,6 @@ async function compactedTopic(name: string, configs: Record<string, string | num
     }),
   );
   return must(broker.partition(name, 0));
-}
-
-function readAll(log: PartitionLog): ReadRecord[] {
-  const out: ReadRecord[] = [];
-  let offset: number = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const read = must(log.read(offset, 1 << 20));
-    if (read.ranges.length === 0) break;
-    out.push(...readTestRecords(log.readRanges(read.ranges)).filter((record) => record.offset >= offset));
-    offset = read.nextOffset;
-  }
-  return out;
 }
 
 function batchHeaders(log: PartitionLog) {
@@ -123,7 +111,7 @@ describe("compaction", () => {
     expect(summary.recordsRemoved).toBe(appended.length - latestPerKey(appended).length);
     expect(summary.bytesAfter).toBeLessThan(summary.bytesBefore);
     // Tombstones survive the first pass; offsets, timestamps and the log end are unchanged.
-    expect(readAll(log)).toEqual(latestPerKey(appended));
+    expect(readLogRecords(log)).toEqual(latestPerKey(appended));
     expect(log.logEndOffset).toBe(end);
     // A fetch at a removed offset starts at the next surviving record.
     const removed = appended.find((record) => !latestPerKey(appended).includes(record))!;
@@ -135,13 +123,13 @@ describe("compaction", () => {
     const more = appendWorkload(log, 2, 80, 25);
     log.rollNow();
     await broker.runCleaner();
-    expect(readAll(log)).toEqual(latestPerKey([...appended, ...more]));
+    expect(readLogRecords(log)).toEqual(latestPerKey([...appended, ...more]));
     expect(readdirSync(join(dataDir, "c-0")).filter((name) => /cleaned|swap|deleted/.test(name))).toEqual([]);
 
     await broker.close();
     await start();
     const reopened = must(broker.partition("c", 0));
-    expect(readAll(reopened)).toEqual(latestPerKey([...appended, ...more]));
+    expect(readLogRecords(reopened)).toEqual(latestPerKey([...appended, ...more]));
     // Nothing new is dirty: the next run does nothing.
     expect((await broker.runCleaner()).partitionsCleaned).toBe(0);
   });
@@ -153,18 +141,18 @@ describe("compaction", () => {
     log.append(buildTestBatch([{ key: "a", value: null }, { key: "b", value: "4" }]));
     log.rollNow();
     await broker.runCleaner();
-    expect(readAll(log).map((r) => [r.offset, r.key, r.value])).toEqual([
+    expect(readLogRecords(log).map((r) => [r.offset, r.key, r.value])).toEqual([
       [2, "c", "3"],
       [3, "a", null],
       [4, "b", "4"],
     ]);
     clock.advance(DELETE_RETENTION_MS - 1);
     expect((await broker.runCleaner()).partitionsCleaned).toBe(0);
-    expect(readAll(log).length).toBe(3);
+    expect(readLogRecords(log).length).toBe(3);
     clock.advance(1);
     // The horizon alone makes the partition due, without new dirty data.
     expect((await broker.runCleaner()).partitionsCleaned).toBe(1);
-    expect(readAll(log).map((r) => [r.offset, r.key, r.value])).toEqual([
+    expect(readLogRecords(log).map((r) => [r.offset, r.key, r.value])).toEqual([
       [2, "c", "3"],
       [4, "b", "4"],
     ]);
@@ -173,7 +161,7 @@ describe("compaction", () => {
     log.rollNow();
     clock.advance(DELETE_RETENTION_MS * 5);
     await broker.runCleaner();
-    expect(readAll(log).map((r) => [r.offset, r.key, r.value])).toEqual([
+    expect(readLogRecords(log).map((r) => [r.offset, r.key, r.value])).toEqual([
       [4, "b", "4"],
       [5, "c", null],
     ]);
@@ -182,7 +170,7 @@ describe("compaction", () => {
     await start();
     clock.advance(DELETE_RETENTION_MS);
     await broker.runCleaner();
-    expect(readAll(must(broker.partition("t", 0))).map((r) => [r.offset, r.key, r.value])).toEqual([[4, "b", "4"]]);
+    expect(readLogRecords(must(broker.partition("t", 0))).map((r) => [r.offset, r.key, r.value])).toEqual([[4, "b", "4"]]);
   });
 
   test("min.compaction.lag.ms keeps young segments untouched", async () => {
@@ -195,10 +183,10 @@ describe("compaction", () => {
     log.rollNow();
     await broker.runCleaner();
     // Only the old part was compacted, against keys seen in the old part only.
-    expect(readAll(log)).toEqual([...latestPerKey(first), ...second]);
+    expect(readLogRecords(log)).toEqual([...latestPerKey(first), ...second]);
     clock.advance(61_000);
     await broker.runCleaner();
-    expect(readAll(log)).toEqual(latestPerKey([...first, ...second]));
+    expect(readLogRecords(log)).toEqual(latestPerKey([...first, ...second]));
   });
 
   test("min.cleanable.dirty.ratio decides when a pass is due", async () => {
@@ -211,7 +199,7 @@ describe("compaction", () => {
     log.rollNow();
     expect((await broker.runCleaner()).partitionsCleaned).toBe(0);
     expect((await broker.runCleaner({ ignoreDirtyRatio: true })).partitionsCleaned).toBe(1);
-    expect(readAll(log)).toEqual(latestPerKey([...first, ...second]));
+    expect(readLogRecords(log)).toEqual(latestPerKey([...first, ...second]));
   });
 
   test("max.compaction.lag.ms makes old dirty data due whatever the ratio", async () => {
@@ -225,7 +213,7 @@ describe("compaction", () => {
     expect((await broker.runCleaner()).partitionsCleaned).toBe(0);
     clock.advance(5_001);
     expect((await broker.runCleaner()).partitionsCleaned).toBe(1);
-    expect(readAll(log)).toEqual(latestPerKey([...first, ...second]));
+    expect(readLogRecords(log)).toEqual(latestPerKey([...first, ...second]));
   });
 
   test("compact,delete compacts and applies retention", async () => {
@@ -240,7 +228,7 @@ describe("compaction", () => {
     const logStart = log.logStartOffset;
     expect(logStart).toBeGreaterThan(0);
     const surviving = [...old, ...recent].filter((record) => record.offset >= logStart);
-    expect(readAll(log)).toEqual(latestPerKey(surviving));
+    expect(readLogRecords(log)).toEqual(latestPerKey(surviving));
   });
 
   test("a small offset map cleans a prefix per pass and converges to the oracle", async () => {
@@ -253,7 +241,7 @@ describe("compaction", () => {
     expect(passes).toBeGreaterThan(2);
     // Each pass's map saw only part of the keys, but the final state is the latest per key all the same.
     await broker.runCleaner({ ignoreDirtyRatio: true });
-    const records = readAll(log);
+    const records = readLogRecords(log);
     expect(records.filter((r) => r.value !== null)).toEqual(latestPerKey(appended).filter((r) => r.value !== null));
   });
 
@@ -270,7 +258,7 @@ describe("compaction", () => {
       [1, 7n, 1, 0],
       [2, 8n, 0, 1],
     ]);
-    expect(readAll(log).map((r) => r.value)).toEqual(["3"]);
+    expect(readLogRecords(log).map((r) => r.value)).toEqual(["3"]);
   });
 
   test("appends proceed while a pass runs; the result is still a compaction of everything appended", async () => {
@@ -294,7 +282,7 @@ describe("compaction", () => {
     expect((await pass).partitionsCleaned).toBe(1);
     expect(appendsWhileRunning).toBeGreaterThan(0);
     const all = [...appended, ...during];
-    const read = readAll(log);
+    const read = readLogRecords(log);
     // Every latest value is there, nothing is duplicated, and every record read is one appended at that offset.
     const byOffset = new Map(all.map((record) => [record.offset, record]));
     expect(read.map((record) => byOffset.get(record.offset))).toEqual(read);
@@ -323,7 +311,7 @@ describe("cleaner and admin operations", () => {
     expect(summary.failures).toEqual([]);
     expect(readdirSync(dataDir).filter((name) => name.startsWith("doomed"))).toEqual([]);
     await broker.runCleaner({ ignoreDirtyRatio: true });
-    expect(readAll(keep)).toEqual(latestPerKey(kept));
+    expect(readLogRecords(keep)).toEqual(latestPerKey(kept));
     const again = must(await broker.createTopic("doomed", { configs: { "cleanup.policy": "compact" } }));
     expect(again.partitions[0]).toMatchObject({ logStartOffset: 0, logEndOffset: 0 });
   });
@@ -340,11 +328,11 @@ describe("cleaner and admin operations", () => {
     expect(readdirSync(join(dataDir, "closing-0")).filter((name) => /cleaned|swap|deleted/.test(name))).toEqual([]);
     await start();
     const reopened = must(broker.partition("closing", 0));
-    const before = readAll(reopened);
+    const before = readLogRecords(reopened);
     // Either the pass finished before the close or it did not start its swap: nothing in between.
     expect([JSON.stringify(appended), JSON.stringify(latestPerKey(appended))]).toContain(JSON.stringify(before));
     await broker.runCleaner({ ignoreDirtyRatio: true });
-    expect(readAll(reopened)).toEqual(latestPerKey(appended));
+    expect(readLogRecords(reopened)).toEqual(latestPerKey(appended));
   });
 });
 
