@@ -9,7 +9,7 @@ import { RivuletDeliveryTimeoutError, RivuletMaybeWrittenError } from "../../../
 import { PRODUCER_TOPICS_MAX, Producer } from "../../../client/producer/producer.ts";
 import { ErrorCode } from "../../../core/formats/protocol/errors.ts";
 import type { ProduceRequestInput, ProduceResponse } from "../../../core/formats/protocol/produce.ts";
-import { decodeRecordBatch } from "../../../core/formats/record-batch.ts";
+import { type DecodedRecordBatch, decodeRecordBatch } from "../../../core/formats/record-batch.ts";
 import { LENGTH_OFFSET, LOG_OVERHEAD_BYTES } from "../../../core/formats/record-batch-header.ts";
 import { within } from "../helpers.ts";
 
@@ -34,34 +34,28 @@ interface SentRequest {
 
 const decoder = new TextDecoder();
 
-function valuesOf(records: Uint8Array | readonly Uint8Array[]): string[] {
-  const values: string[] = [];
+// Every batch a request's records bin carries (one chunk, or several chunks of whole batches), decoded.
+function batchesOf(records: Uint8Array | readonly Uint8Array[]): DecodedRecordBatch[] {
+  const batches: DecodedRecordBatch[] = [];
   for (const chunk of records instanceof Uint8Array ? [records] : records) {
     let position = 0;
     while (position < chunk.length) {
       const size = LOG_OVERHEAD_BYTES + new DataView(chunk.buffer, chunk.byteOffset + position).getInt32(LENGTH_OFFSET);
       const batch = decodeRecordBatch(chunk.subarray(position, position + size));
       if (!batch.ok) throw new Error(batch.error);
-      for (const record of batch.value.records) values.push(decoder.decode(record.value!));
+      batches.push(batch.value);
       position += size;
     }
   }
-  return values;
+  return batches;
+}
+
+function valuesOf(records: Uint8Array | readonly Uint8Array[]): string[] {
+  return batchesOf(records).flatMap((batch) => batch.records.map((record) => decoder.decode(record.value!)));
 }
 
 function stampsOf(records: Uint8Array | readonly Uint8Array[]): BatchStamp[] {
-  const stamps: BatchStamp[] = [];
-  for (const chunk of records instanceof Uint8Array ? [records] : records) {
-    let position = 0;
-    while (position < chunk.length) {
-      const size = LOG_OVERHEAD_BYTES + new DataView(chunk.buffer, chunk.byteOffset + position).getInt32(LENGTH_OFFSET);
-      const batch = decodeRecordBatch(chunk.subarray(position, position + size));
-      if (!batch.ok) throw new Error(batch.error);
-      stamps.push({ producerId: Number(batch.value.producerId), epoch: batch.value.producerEpoch, baseSequence: batch.value.baseSequence, records: batch.value.recordsCount });
-      position += size;
-    }
-  }
-  return stamps;
+  return batchesOf(records).map((batch) => ({ producerId: Number(batch.producerId), epoch: batch.producerEpoch, baseSequence: batch.baseSequence, records: batch.recordsCount }));
 }
 
 // A broker that records every Produce request and answers only when told; offsets count per partition.
