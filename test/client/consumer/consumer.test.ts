@@ -32,6 +32,14 @@ function consumer(options: Record<string, unknown> = {}): Consumer {
   return new Consumer(testCluster(broker.address), { "fetch.max.wait.ms": 50, ...options });
 }
 
+// A new one-partition topic holding records v0..v(count - 1) in one batch.
+async function topicWithRecords(count: number): Promise<string> {
+  const topic = topicName("c");
+  await createTopic(producer, topic, 1);
+  await appendBatch(producer, topic, 0, makeRecords(0, count));
+  return topic;
+}
+
 // Reads `count` messages with for-await, then leaves the loop.
 async function take(c: Consumer, count: number): Promise<Message[]> {
   const out: Message[] = [];
@@ -51,9 +59,7 @@ async function take(c: Consumer, count: number): Promise<Message[]> {
 
 describe("Consumer", () => {
   test("assign from offset 0 reads keys, values, headers, timestamps and offsets as produced", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const topic = await topicWithRecords(10);
     await appendBatch(producer, topic, 0, makeRecords(10, 5), CODEC_LZ4);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0n }]);
@@ -73,9 +79,7 @@ describe("Consumer", () => {
   });
 
   test("assign from a middle offset skips the earlier records of the batch holding it", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const topic = await topicWithRecords(10);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 7 }]);
     const messages = await take(c, 3);
@@ -103,9 +107,7 @@ describe("Consumer", () => {
   });
 
   test("auto.offset.reset latest starts after what exists; new records arrive through the long poll", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 5));
+    const topic = await topicWithRecords(5);
     const c = consumer({ "fetch.max.wait.ms": 200 });
     await c.subscribe({ topics: [topic] });
     const reading = take(c, 3);
@@ -123,9 +125,7 @@ describe("Consumer", () => {
   });
 
   test("auto.offset.reset none: no position is a typed error; seek clears it", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 4));
+    const topic = await topicWithRecords(4);
     const c = consumer({ autoOffsetReset: "none" });
     c.assign([{ topic, partition: 0 }]);
     const error = await within(take(c, 1).then(() => null, (e: unknown) => e), WAIT_MS, "error");
@@ -138,9 +138,7 @@ describe("Consumer", () => {
   });
 
   test("an offset past the log end: none reports it, earliest resets to the start", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 3));
+    const topic = await topicWithRecords(3);
     const strict = consumer({ "auto.offset.reset": "none" });
     strict.assign([{ topic, partition: 0, offset: 50 }]);
     const error = await within(take(strict, 1).then(() => null, (e: unknown) => e), WAIT_MS, "error");
@@ -154,9 +152,7 @@ describe("Consumer", () => {
   });
 
   test("leaving a for-await loop early keeps the position after the last message seen", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 50));
+    const topic = await topicWithRecords(50);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     expect((await take(c, 10)).map((m) => Number(m.offset))).toEqual(Array.from({ length: 10 }, (_, i) => i));
@@ -166,9 +162,7 @@ describe("Consumer", () => {
   });
 
   test("seek moves the position back and forward; earliest and latest", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 20));
+    const topic = await topicWithRecords(20);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     await take(c, 5);
@@ -213,9 +207,7 @@ describe("Consumer", () => {
   });
 
   test("run eachMessage: a throwing handler stops the run there and the message comes again", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const topic = await topicWithRecords(10);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     const seen: bigint[] = [];
@@ -235,9 +227,7 @@ describe("Consumer", () => {
   });
 
   test("run eachBatch gets partition batches of at most max.poll.records; stop() ends the run", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 25));
+    const topic = await topicWithRecords(25);
     const c = consumer({ maxPollRecords: 10 });
     c.assign([{ topic, partition: 0, offset: 0 }]);
     const sizes: number[] = [];
@@ -261,9 +251,7 @@ describe("Consumer", () => {
   });
 
   test("stop() called from a handler ends the run (the loop does not start fetching again)", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 5));
+    const topic = await topicWithRecords(5);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     let stopped: Promise<void> | null = null;
@@ -279,9 +267,7 @@ describe("Consumer", () => {
   });
 
   test("a batch corrupted on disk: the messages before it, then RivuletCorruptRecordError; seek past it reads on", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 3));
+    const topic = await topicWithRecords(3);
     await appendBatch(producer, topic, 0, makeRecords(3, 3));
     await appendBatch(producer, topic, 0, makeRecords(6, 3));
     // Flip the last byte of the second batch in the segment file (a header value character: framing intact).
@@ -324,9 +310,7 @@ describe("Consumer", () => {
   });
 
   test("a subscription picks up partitions added later (metadata.max.age.ms)", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 2));
+    const topic = await topicWithRecords(2);
     const c = new Consumer(Cluster.create({ brokers: [broker.address], metadataMaxAge: 50 }), { "fetch.max.wait.ms": 20 });
     await c.subscribe({ topics: [topic], fromBeginning: true });
     expect((await take(c, 2)).map((m) => m.partition)).toEqual([0, 0]);
@@ -343,9 +327,7 @@ describe("Consumer", () => {
   });
 
   test("seek inside a handler: the rest of the batch in hand is dropped, reading goes on from the new offset", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const topic = await topicWithRecords(10);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     const seen: bigint[] = [];
@@ -429,9 +411,7 @@ describe("Consumer", () => {
   });
 
   test("messages(): a break mid-batch leaves the position after the last message handed out; return() behind a pending next() waits for it", async () => {
-    const topic = topicName("c");
-    await createTopic(producer, topic, 1);
-    await appendBatch(producer, topic, 0, makeRecords(0, 10));
+    const topic = await topicWithRecords(10);
     const c = consumer();
     c.assign([{ topic, partition: 0, offset: 0 }]);
     expect((await take(c, 3)).map((m) => m.offset)).toEqual([0n, 1n, 2n]);
