@@ -330,7 +330,7 @@ export class RecordAccumulator {
 
   constructor(
     private readonly options: AccumulatorOptions,
-    /** Called when memory was released (blocked senders may proceed). */
+    /** Called when memory was released (blocked senders may proceed, on a later microtask: never append from it synchronously). */
     private readonly onMemoryReleased: () => void,
   ) {
     // A batch never grows past what buffer.memory could hold (Kafka's pool refuses larger allocations too).
@@ -540,10 +540,9 @@ export class RecordAccumulator {
     const shrink = batch.reservedBytes - (kept ? builder.backingBuffer.length : bytes.length);
     if (shrink > 0) {
       batch.reservedBytes -= shrink;
-      this.usedBytes -= shrink;
+      this.release(shrink);
     }
     if (!kept) this.keepFreeBuffer(builder.backingBuffer);
-    if (shrink > 0) this.release(0);
   }
 
   /**
@@ -615,11 +614,12 @@ export class RecordAccumulator {
     const pooled = batch.pooledBuffer;
     batch.pooledBuffer = null;
     batch.bytes = null;
-    this.usedBytes -= bytes;
+    this.release(bytes);
     if (sent && pooled !== null) this.keepFreeBuffer(pooled);
-    this.release(0);
   }
 
+  // Gives back reserved bytes; waiting senders are let in on a later microtask (the caller may still keep a free
+  // buffer first, against the count as it is now).
   private release(bytes: number): void {
     this.usedBytes -= bytes;
     assert(this.usedBytes >= 0, "buffer.memory count never goes negative");
