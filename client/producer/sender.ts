@@ -395,9 +395,7 @@ export class Sender {
         // The broker appended the partition's batches in request order, offsets contiguous from baseOffset.
         let offset = BigInt(answer.baseOffset);
         for (const batch of batches) {
-          batch.inFlight = false;
-          batch.completeDelivered();
-          this.accumulator.remove(batch, true);
+          this.completeDelivered(batch);
           delivered.push({ batch, baseOffset: offset, logAppendTimeMs: answer.logAppendTimeMs });
           offset += BigInt(batch.recordCount);
         }
@@ -482,8 +480,14 @@ export class Sender {
   }
 
   private delivered(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
+    this.completeDelivered(batch);
+    batch.notifyDelivered(baseOffset, logAppendTimeMs);
+  }
+
+  // A delivered batch leaves its queue; its owners are told separately (notifyDelivered).
+  private completeDelivered(batch: ProducerBatch): void {
     batch.inFlight = false;
-    batch.deliver(baseOffset, logAppendTimeMs);
+    batch.completeDelivered();
     // Acknowledged (or written, with acks=0): its bytes have all left, so its buffer may be reused.
     this.accumulator.remove(batch, true);
   }
