@@ -82,19 +82,22 @@ export class LatencyStats {
     return this.#histogram;
   }
 
-  /** Counts `records` records of `bytes` in all that share one latency sample (1 record, or a consumed batch). */
-  record(latencyUs: number, records: number, bytes: number): void {
+  /**
+   * Counts `records` records of `bytes` in all at one latency: one sample (1 record, or a consumed batch), or
+   * `samples` equal ones (acknowledged records that were sent, and acknowledged, at the same clock reads).
+   */
+  record(latencyUs: number, records: number, bytes: number, samples = 1): void {
     const value = latencyUs < 1 ? 1 : latencyUs > LATENCY_US_MAX ? LATENCY_US_MAX : Math.round(latencyUs);
     if (value < DIRECT_COUNT_US_MAX) {
-      this.#directCounts[value]!++;
-      this.#directPending++;
-    } else this.#histogram.recordValue(value);
+      this.#directCounts[value]! += samples;
+      this.#directPending += samples;
+    } else this.#histogram.recordValueWithCount(value, samples);
     this.count += records;
     this.bytes += bytes;
     this.#windowCount += records;
     this.#windowBytes += bytes;
-    this.#windowSamples++;
-    this.#windowSumUs += value;
+    this.#windowSamples += samples;
+    this.#windowSumUs += value * samples;
     if (value > this.#windowMaxUs) this.#windowMaxUs = value;
   }
 

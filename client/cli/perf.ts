@@ -240,8 +240,8 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "tim
 
 // HOT PATH (docs/benchmarks/perf-tool.md, `rivulet perf produce`): the delivery callbacks of one acknowledged batch
 // run in one synchronous loop (ProducerBatch.deliver), so they share one clock read, forgotten by a microtask
-// queued with it; per record there is only the closure holding its send time (the callback is told nothing that
-// names the record), and none for records that are not timed.
+// queued with it. A callback holds only a send time (it is told nothing that names the record), so the records
+// sent at one clock read share one (SendBursts), and records that are not timed share `untimed`.
 /** What happened to the records of one run: failures counted, acknowledgements timed (exported for bench/perf-tool.bench.ts). */
 export class Deliveries {
   errors = 0;
@@ -251,7 +251,11 @@ export class Deliveries {
   readonly #recordBytes: number;
   // The clock read of the callbacks running now, or -1 when the next callback must read it.
   #ackUs = -1;
+  // Acknowledgements of the callbacks running now not yet counted: #runRecords records sent at #runSentUs.
+  #runSentUs = -1;
+  #runRecords = 0;
   readonly #forgetAckUs = (): void => {
+    this.#countRun();
     this.#ackUs = -1;
   };
 
@@ -265,7 +269,7 @@ export class Deliveries {
     if (error !== null) this.failed(error);
   };
 
-  /** The callback of a record sent at `sentUs` whose latency is counted. */
+  /** The callback of records sent at `sentUs` whose latency is counted. */
   timed(sentUs: number): DeliveryCallback {
     return (error) => {
       if (error === null) this.acked(sentUs);
@@ -273,14 +277,25 @@ export class Deliveries {
     };
   }
 
-  /** Counts a record sent at `sentUs` as acknowledged now. */
+  /** Counts a record sent at `sentUs` as acknowledged now (in the stats once the running callbacks are done). */
   acked(sentUs: number): void {
-    let nowUs = this.#ackUs;
-    if (nowUs < 0) {
-      nowUs = this.#ackUs = clockUs();
+    if (this.#ackUs < 0) {
+      this.#ackUs = clockUs();
       queueMicrotask(this.#forgetAckUs);
     }
-    this.stats.record(nowUs - sentUs, 1, this.#recordBytes);
+    if (sentUs !== this.#runSentUs) {
+      this.#countRun();
+      this.#runSentUs = sentUs;
+    }
+    this.#runRecords++;
+  }
+
+  #countRun(): void {
+    const records = this.#runRecords;
+    if (records === 0) return;
+    this.stats.record(this.#ackUs - this.#runSentUs, records, records * this.#recordBytes, records);
+    this.#runRecords = 0;
+    this.#runSentUs = -1;
   }
 
   /** Counts a record that failed. */
@@ -308,71 +323,11 @@ export async function sendLoop(
   warmupRecords = 0,
   onWarmedUp: ((nowMs: number) => void) | null = null,
 ): Promise<{ errors: number; firstError: Error | null; timedOut: boolean; sent: number }> {
-  // Each record carries the send time the tool read as its timestamp (CreateTime): the same moment the producer
-  // would read, without a second clock read per record.
-  const message: { value: Uint8Array; timestamp: number } = { value, timestamp: 0 };
-  const epochOffsetMs = performance.timeOrigin;
-  const throttler = new ThroughputThrottler(throughput, clockMs());
-  const clockEvery = sync || throughput >= 0 ? 1 : CLOCK_EVERY_RECORDS;
-  let sent = 0;
-  let timedOut = false;
-  let sinceYield = 0;
-  let sinceClock = clockEvery;
-  let nowMs = 0;
-  for (; sent < numRecords; sent++) {
-    // HOT PATH (the tool measures itself too): at most one clock read per record (see CLOCK_EVERY_RECORDS).
-    if (++sinceClock >= clockEvery) {
-      nowMs = clockMs();
-      sinceClock = 0;
-    }
-    if (nowMs >= deadlineMs) {
-      timedOut = true;
-      break;
-    }
-    const delayMs = throttler.delayMs(sent, nowMs);
-    if (delayMs > 0) {
-      await waitMs(delayMs);
-      nowMs = clockMs();
-      sinceYield = 0;
-      sinceClock = 0;
-    } else if (++sinceYield >= YIELD_EVERY_RECORDS) {
-      await yieldToEventLoop();
-      nowMs = clockMs();
-      sinceYield = 0;
-      sinceClock = 0;
-    }
-    message.timestamp = Math.floor(epochOffsetMs + nowMs);
-    if (sent === warmupRecords && sent > 0 && onWarmedUp !== null) onWarmedUp(nowMs);
-    const sentUs = nowMs * 1000;
-    if (stamp !== null) stamp(sent >= warmupRecords ? sentUs : E2E_UNTIMED_STAMP);
-    let acked: Promise<void> | null = null;
-    let callback: DeliveryCallback | undefined;
-    if (deliveries === null) callback = undefined;
-    else if (sync) {
-      // --sync: delivery.timeout.ms bounds the wait (the callback always runs by then).
-      const d = deliveries;
-      const timed = sent >= warmupRecords;
-      acked = new Promise<void>((resolve) => {
-        callback = (error) => {
-          if (error !== null) d.failed(error);
-          else if (timed) d.acked(sentUs);
-          resolve();
-        };
-      });
-    } else callback = sent >= warmupRecords ? deliveries.timed(sentUs) : deliveries.untimed;
-    const taken = producer.produce(topic, message, callback);
-    if (taken !== undefined) {
-      await taken;
-      sinceYield = 0;
-      sinceClock = clockEvery;
-    }
-    if (acked !== null) {
-      await acked;
-      sinceYield = 0;
-    }
-  }
+  const loop = new SendBursts(producer, topic, numRecords, value, throughput, deadlineMs, deliveries, stamp, sync, warmupRecords, onWarmedUp);
+  for (let wait = loop.burst(); wait !== null; wait = loop.burst()) await wait;
   let errors = deliveries?.errors ?? 0;
   let firstError = deliveries?.firstError ?? null;
+  let timedOut = loop.timedOut;
   const flushed = await raceTimeout(
     producer.flush().catch((error: unknown) => {
       // Records produced without a callback (e2e) that failed: flush() counts them.
@@ -388,7 +343,117 @@ export async function sendLoop(
     errors = deliveries.errors;
     firstError = deliveries.firstError;
   }
-  return { errors, firstError, timedOut, sent };
+  return { errors, firstError, timedOut, sent: loop.sent };
+}
+
+// The body of sendLoop. HOT PATH (the tool measures itself too; bench/perf-tool.bench.ts): records go in synchronous
+// bursts, and sendLoop awaits only between them (a loop inside an async function keeps its locals in the
+// function's heap frame, which cost more per record than the fields of this object); records that share a clock
+// read share one delivery callback (it holds only their send time).
+class SendBursts {
+  sent = 0;
+  timedOut = false;
+  // Each record carries the send time the tool read as its timestamp (CreateTime): the same moment the producer
+  // would read, without a second clock read per record.
+  readonly #message: { value: Uint8Array; timestamp: number };
+  readonly #epochOffsetMs = performance.timeOrigin;
+  readonly #throttler: ThroughputThrottler;
+  readonly #clockEvery: number;
+  // --sync with callbacks to wait on (e2e passes none and never runs --sync).
+  readonly #sync: boolean;
+  #sinceClock: number;
+  #nowMs = 0;
+  // The callback of the records sent at #nowMs, made by the first of them (undefined: not made yet).
+  #callback: DeliveryCallback | undefined = undefined;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly numRecords: number,
+    value: Uint8Array,
+    throughput: number,
+    private readonly deadlineMs: number,
+    private readonly deliveries: Deliveries | null,
+    private readonly stamp: ((nowUs: number) => void) | null,
+    sync: boolean,
+    private readonly warmupRecords: number,
+    private readonly onWarmedUp: ((nowMs: number) => void) | null,
+  ) {
+    this.#message = { value, timestamp: 0 };
+    this.#throttler = new ThroughputThrottler(throughput, clockMs());
+    this.#sync = sync && deliveries !== null;
+    this.#clockEvery = sync || throughput >= 0 ? 1 : CLOCK_EVERY_RECORDS;
+    this.#sinceClock = this.#clockEvery;
+  }
+
+  /**
+   * Sends records until one must wait or YIELD_EVERY_RECORDS went; returns what to await before the next burst
+   * (a throttle delay, a yield to the event loop, a record waiting for room, a --sync acknowledgement), or null
+   * when the run is over (every record sent, or the deadline passed).
+   */
+  burst(): Promise<void> | null {
+    const producer = this.producer;
+    const message = this.#message;
+    const end = Math.min(this.numRecords, this.sent + YIELD_EVERY_RECORDS);
+    while (this.sent < end) {
+      // At most one clock read per record (see CLOCK_EVERY_RECORDS).
+      if (++this.#sinceClock >= this.#clockEvery) this.#readClock();
+      const nowMs = this.#nowMs;
+      if (nowMs >= this.deadlineMs) {
+        this.timedOut = true;
+        return null;
+      }
+      const delayMs = this.#throttler.delayMs(this.sent, nowMs);
+      if (delayMs > 0) return this.#after(waitMs(delayMs));
+      message.timestamp = Math.floor(this.#epochOffsetMs + nowMs);
+      const sent = this.sent;
+      if (sent === this.warmupRecords && sent > 0) {
+        this.onWarmedUp?.(nowMs);
+        this.#callback = undefined;
+      }
+      if (this.stamp !== null) this.stamp(sent >= this.warmupRecords ? nowMs * 1000 : E2E_UNTIMED_STAMP);
+      if (this.#sync) return this.#sendSync(sent);
+      let callback = this.#callback;
+      if (callback === undefined && this.deliveries !== null) {
+        callback = this.#callback = sent >= this.warmupRecords ? this.deliveries.timed(nowMs * 1000) : this.deliveries.untimed;
+      }
+      this.sent = sent + 1;
+      const taken = producer.produce(this.topic, message, callback);
+      if (taken !== undefined) return this.#after(taken);
+    }
+    return this.sent < this.numRecords ? this.#after(yieldToEventLoop()) : null;
+  }
+
+  #readClock(): void {
+    this.#nowMs = clockMs();
+    this.#sinceClock = 0;
+    this.#callback = undefined;
+  }
+
+  // The next record reads the clock again once `wait` is over.
+  #after(wait: Promise<void>): Promise<void> {
+    this.#sinceClock = this.#clockEvery;
+    return wait;
+  }
+
+  // --sync: one record, then its acknowledgement awaited (delivery.timeout.ms bounds the wait: the callback always
+  // runs by then).
+  #sendSync(sent: number): Promise<void> {
+    const d = this.deliveries!;
+    const sentUs = this.#nowMs * 1000;
+    const timed = sent >= this.warmupRecords;
+    let callback: DeliveryCallback | undefined;
+    const acked = new Promise<void>((resolve) => {
+      callback = (error) => {
+        if (error !== null) d.failed(error);
+        else if (timed) d.acked(sentUs);
+        resolve();
+      };
+    });
+    this.sent = sent + 1;
+    const taken = this.producer.produce(this.topic, this.#message, callback);
+    return this.#after(taken === undefined ? acked : taken.then(() => acked));
+  }
 }
 
 async function produceRun(

@@ -6,7 +6,7 @@ import { EXIT_OK, EXIT_USAGE } from "../../../client/cli/cli-io.ts";
 import { CLOCK_SYNC_ROUNDS, E2E_TIMESTAMP_BYTES, E2E_UNTIMED_STAMP, type FromE2eConsumer, type ToE2eConsumer, measureClockOffsetMs, startE2eConsumer } from "../../../client/cli/perf-e2e-consumer.ts";
 import { build } from "hdr-histogram-js";
 import { DIRECT_COUNT_US_MAX, LATENCY_US_MAX, clockMs, clockUs } from "../../../client/cli/perf-stats.ts";
-import { LatencyStats, type PerfSummary, ThroughputThrottler, runPerf, summaryLine } from "../../../client/cli/perf.ts";
+import { Deliveries, LatencyStats, type PerfSummary, ThroughputThrottler, runPerf, summaryLine } from "../../../client/cli/perf.ts";
 import { Rivulet } from "../../../client/index.ts";
 import { type InProcessBroker, startBroker, topicName, within } from "../helpers.ts";
 
@@ -345,6 +345,21 @@ describe("LatencyStats", () => {
     for (const p of [1, 25, 50, 90, 95, 99, 99.9, 99.99, 100]) expect(h.getValueAtPercentile(p)).toBe(oracle.getValueAtPercentile(p));
   });
 
+  test("samples: one latency counted as many equal samples, the same as recording each", () => {
+    const many = new LatencyStats(0);
+    const each = new LatencyStats(0);
+    many.record(250, 8, 800, 8);
+    many.record(DIRECT_COUNT_US_MAX + 5, 3, 300, 3);
+    for (let i = 0; i < 8; i++) each.record(250, 1, 100);
+    for (let i = 0; i < 3; i++) each.record(DIRECT_COUNT_US_MAX + 5, 1, 100);
+    expect(many.count).toBe(11);
+    expect(many.bytes).toBe(1100);
+    expect(many.histogram.totalCount).toBe(each.histogram.totalCount);
+    expect(many.histogram.mean).toBeCloseTo(each.histogram.mean, 6);
+    for (const p of [50, 72, 73, 99]) expect(many.histogram.getValueAtPercentile(p)).toBe(each.histogram.getValueAtPercentile(p));
+    expect(many.progressLine("sent", 1000)).toBe(each.progressLine("sent", 1000));
+  });
+
   test("summaryLine names failures and a timeout", () => {
     const summary: PerfSummary = {
       command: "produce",
@@ -364,6 +379,33 @@ describe("LatencyStats", () => {
       timedOut: true,
     };
     expect(summaryLine(summary)).toEndWith("2 records failed. Stopped by --timeout-ms.");
+  });
+});
+
+describe("Deliveries", () => {
+  test("a pass of acknowledgements is counted when it ends: one sample per record, at its send time's latency", async () => {
+    const deliveries = new Deliveries(new LatencyStats(0), 100);
+    const sentUs = clockUs();
+    const early = deliveries.timed(sentUs - 5000);
+    const late = deliveries.timed(sentUs - 1000);
+    const metadata = { topic: "t", partition: 0, offset: 0n, timestamp: 0 };
+    // One synchronous pass, as a delivered batch's callbacks run: runs of 5, 3 and 2 records by send time.
+    for (let i = 0; i < 5; i++) early(null, metadata);
+    for (let i = 0; i < 3; i++) late(null, metadata);
+    for (let i = 0; i < 2; i++) early(null, metadata);
+    deliveries.untimed(null, metadata);
+    late(new Error("refused"), null);
+    await Promise.resolve();
+    const { stats } = deliveries;
+    expect(stats.count).toBe(10);
+    expect(stats.bytes).toBe(1000);
+    expect(stats.histogram.totalCount).toBe(10);
+    // The three late records are the fastest 30 %, the seven early ones the rest.
+    expect(stats.histogram.getValueAtPercentile(30)).toBeGreaterThanOrEqual(1000);
+    expect(stats.histogram.getValueAtPercentile(30)).toBeLessThan(5000);
+    expect(stats.histogram.getValueAtPercentile(40)).toBeGreaterThanOrEqual(5000);
+    expect(deliveries.errors).toBe(1);
+    expect(deliveries.firstError?.message).toBe("refused");
   });
 });
 
