@@ -230,6 +230,9 @@ export class Connection implements RequestScope {
       this.writeReady();
       this.pinIfWaiting(slot);
     }
+    // Produce appends while it is dispatched (handlers/produce.ts): its batches (views of the frame) are written,
+    // and nothing else holds them, so the frame's buffer may take the next request's bytes.
+    if (decoded.value.api === "Produce") this.reader.recycle(body);
   }
 
   // A reply that could not be written at once (an earlier answer is still pending) pins its file ranges now:

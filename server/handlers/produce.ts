@@ -5,7 +5,9 @@
 // connection when something failed, as Kafka does, since there is no other way to tell the producer).
 //
 // Appends happen synchronously while the request is dispatched, so pipelined Produce requests on one connection
-// (and across connections, in arrival order) are appended in the order they were read.
+// (and across connections, in arrival order) are appended in the order they were read. The connection relies on
+// it too: once dispatch returns it gives the request's frame buffer back to its reader for the next request, so
+// nothing here may keep a view of the records past that (the log writes them, and keeps none).
 //
 // Idempotent batches (producer id set) go through the engine's producer state, all or nothing per partition: a
 // retried batch (a duplicate of one of the producer's last five) is answered with its original offsets and not

@@ -16,7 +16,7 @@ import { FetchWaiters } from "../../server/fetch-waiters.ts";
 import { readFileRangeSender } from "../../server/file-range.ts";
 import type { ServerContext } from "../../server/server-context.ts";
 import { type ServerLimits, resolveServerLimits } from "../../server/server-limits.ts";
-import { fetchRequest, produceRequest, testBatch } from "./server-fixture.ts";
+import { fetchRequest, produceRequest, recordValues, testBatch } from "./server-fixture.ts";
 
 /** A stand-in for a Bun socket: accepts up to `budget` bytes, records pause/resume/end and write calls. */
 class ScriptedSocket {
@@ -123,6 +123,25 @@ describe("Connection", () => {
     expect(bpEnd()).toBe(before + 1);
     const frames = socket.frames();
     expect(frames.length).toBe(3);
+  });
+
+  test("pipelined Produce requests split across chunks (their frame buffer passed on from one to the next) are stored intact", async () => {
+    const { socket, connection: c } = connection();
+    await broker.createTopic("recycled");
+    c.onData(frame(ApiVersionsApi, { clientSoftwareName: null, clientSoftwareVersion: null }), Date.now());
+    // Three requests of 130-200 KiB, the middle one acks=all (its answer waits for an fsync while the third is read).
+    const values = [["a", 200, 1], ["b", 150, -1], ["c", 130, 1]] as const;
+    const stream = values.flatMap(([letter, kib, acks]) => [...frame(ProduceApi, produceRequest("recycled", 0, testBatch(1, letter.repeat(kib * 1024)), acks))]);
+    const bytes = new Uint8Array(stream);
+    // Delivered as a socket would: 64 KiB chunks, so every request is assembled from several of them.
+    for (let at = 0; at < bytes.length; at += 64 * 1024) c.onData(bytes.slice(at, at + 64 * 1024), Date.now());
+    await c.whenQuiet();
+    expect(socket.frames().length).toBe(4);
+    const log = broker.partition("recycled", 0);
+    if (!log.ok) throw new Error("no partition");
+    const read = log.value.read(0, 8 << 20);
+    if (!read.ok) throw new Error(read.error);
+    expect(recordValues(log.value.readRanges(read.value.ranges))).toEqual(values.map(([letter, kib]) => `${letter.repeat(kib * 1024)}-0`));
   });
 
   test("queuedRequestsMax bounds unanswered requests: long polls past it wait in the framer", async () => {

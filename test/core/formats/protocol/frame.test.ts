@@ -3,6 +3,7 @@ import {
   FRAME_LENGTH_BYTES,
   FrameReader,
   HANDSHAKE_FRAME_BYTES_MAX,
+  RECYCLED_FRAME_BYTES_MAX,
   SOCKET_REQUEST_MAX_BYTES_DEFAULT,
   concatFrameParts,
   encodeFrame,
@@ -92,9 +93,10 @@ describe("FrameReader", () => {
       frames.push(...drain(reader).frames);
     }
     expect(frames).toEqual(bodies);
-    // A frame assembled from many chunks is one new buffer of exactly its size.
+    // A frame assembled from many chunks is one new buffer, of its size rounded up to a power of two (so it can
+    // take a later frame of about the same size, see recycle()).
     expect(frames[2]?.buffer).not.toBe(bytes.buffer);
-    expect(frames[2]?.buffer.byteLength).toBe(70000);
+    expect(frames[2]?.buffer.byteLength).toBe(131_072);
   });
 
   test("random chunking (seeded) keeps frames intact", () => {
@@ -163,6 +165,66 @@ describe("FrameReader", () => {
     reader.maxFrameBytes = SOCKET_REQUEST_MAX_BYTES_DEFAULT;
     reader.push(big);
     expect(reader.next().ok).toBe(true);
+  });
+
+  test("recycle(): a given-back body's buffer takes the next body split across chunks; nothing else is reused", () => {
+    const reader = new FrameReader();
+    // Pushes one frame of `body` cut in two chunks (so it is assembled), returns the body read.
+    const split = (body: Uint8Array): Uint8Array => {
+      const frame = encodeFrame(body);
+      reader.push(frame.slice(0, 10));
+      reader.push(frame.slice(10));
+      const next = reader.next();
+      if (!next.ok) throw new Error(next.error);
+      expect(next.value).toEqual(body);
+      return next.value;
+    };
+    const first = split(patternBytes(100_000, 1));
+    // Room for a request of about the same size: a power of two.
+    expect(first.buffer.byteLength).toBe(131_072);
+    reader.recycle(first);
+    const second = split(patternBytes(90_000, 2));
+    expect(second.buffer).toBe(first.buffer);
+    // Not given back: the next body gets a buffer of its own.
+    const third = split(patternBytes(90_000, 3));
+    expect(third.buffer).not.toBe(second.buffer);
+    expect(second).toEqual(patternBytes(90_000, 2));
+    // Too small for the next body: a new one, which is then the one kept.
+    reader.recycle(third);
+    const fourth = split(patternBytes(200_000, 4));
+    expect(fourth.buffer).not.toBe(third.buffer);
+    // An older body given back late is ignored: only the last assembled one is taken.
+    reader.recycle(second);
+    const fifth = split(patternBytes(1000, 5));
+    expect(fifth.buffer).not.toBe(second.buffer);
+    // A body that is a view of a pushed chunk is never taken: that chunk also holds the next frame's bytes.
+    const both = concatFrameParts([encodeFrame(patternBytes(500, 6)), encodeFrame(patternBytes(700, 7))]);
+    reader.push(both);
+    const inChunk = reader.next();
+    expect(inChunk.ok && inChunk.value.buffer === both.buffer).toBe(true);
+    if (inChunk.ok) reader.recycle(inChunk.value);
+    const rest = reader.next();
+    expect(rest.ok && rest.value).toEqual(patternBytes(700, 7));
+    const sixth = split(patternBytes(2000, 8));
+    expect(sixth.buffer).not.toBe(both.buffer);
+  });
+
+  test("recycle(): bodies over RECYCLED_FRAME_BYTES_MAX are not kept", () => {
+    const reader = new FrameReader();
+    const big = patternBytes(RECYCLED_FRAME_BYTES_MAX + 1, 1);
+    const frame = encodeFrame(big);
+    reader.push(frame.slice(0, 100));
+    reader.push(frame.slice(100));
+    const next = reader.next();
+    if (!next.ok) throw new Error(next.error);
+    expect(next.value.buffer.byteLength).toBe(RECYCLED_FRAME_BYTES_MAX + 1);
+    reader.recycle(next.value);
+    const small = encodeFrame(patternBytes(1000, 2));
+    reader.push(small.slice(0, 10));
+    reader.push(small.slice(10));
+    const after = reader.next();
+    expect(after.ok && after.value.buffer !== next.value.buffer).toBe(true);
+    expect(after.ok && after.value).toEqual(patternBytes(1000, 2));
   });
 
   test("many tiny chunks do not pile up (the chunk queue is compacted)", () => {
