@@ -1,15 +1,18 @@
-// Produce throughput of two checkouts in the same run, alternating, against one warm broker (issue 7's produce
-// targets; docs/benchmarks/perf.md "Second pass"). The machine is shared and noisy, so each round runs both
-// checkouts' `rivulet perf produce`, each in its own process, on a topic of its own, in alternating order, and the
-// report is the medians and the median of the per-round ratios.
+// Produce throughput of two checkouts in the same run, alternating (issue 7's produce targets; docs/benchmarks/perf.md
+// "Second pass" and "Third pass"). The machine is shared and noisy, so each round runs both sides, each in its own
+// process, on a topic of its own, in alternating order, and the report is the medians and the median of the
+// per-round ratios.
+//   --side client (default): both checkouts' `rivulet perf produce` against one warm broker of this checkout;
+//   --side broker: this checkout's `rivulet perf produce` against a warm broker of each checkout, also reporting each
+//                  broker's CPU seconds (user + system, /proc/PID/stat) per GB of record values taken.
 //
-// Run: `npx bun bench/producer-ab.ts --before DIR [--rounds 6] [--records 1000000] [--size 100] [--acks 1]`
-// where DIR is another checkout with node_modules and its wasm built (e.g. `git worktree add --detach DIR <commit>`,
-// `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own broker (port 0,
-// temporary data directory), warms it up with 500,000 records, and stops it by PID at the end. Every phase is
-// bounded by perf's --timeout-ms.
+// Run: `npx bun bench/producer-ab.ts --before DIR [--side client|broker] [--rounds 6] [--records 1000000] [--size 100]
+// [--acks 1]` where DIR is another checkout with node_modules and its wasm built (e.g. `git worktree add --detach DIR
+// <commit>`, `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own brokers
+// (port 0, temporary data directories), warms each up with 500,000 records, and stops them by PID at the end. Every
+// phase is bounded by perf's --timeout-ms.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +24,8 @@ const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
 const BROKER_START_MS_MAX = 20_000;
 const PHASE_MS_MAX = 120_000;
 const WARMUP_RECORDS = 500_000;
+// /proc/PID/stat counts CPU time in clock ticks of 1/100 s on Linux.
+const TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     records: { type: "string", default: "1000000" },
     size: { type: "string", default: "100" },
     acks: { type: "string", default: "1" },
+    side: { type: "string", default: "client" },
   },
 });
 if (values.before === undefined) throw new Error("--before DIR is required (another checkout to compare with)");
@@ -39,6 +45,8 @@ const size = Number(values.size);
 if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) throw new Error("--rounds must be an integer in [1, 50]");
 if (!(Number.isInteger(records) && records >= 1 && records <= 10_000_000)) throw new Error("--records must be an integer in [1, 10^7]");
 if (!(Number.isInteger(size) && size >= 1 && size <= 1_048_576)) throw new Error("--size must be an integer in [1, 1 MiB]");
+if (values.side !== "client" && values.side !== "broker") throw new Error("--side must be client or broker");
+const brokerSide = values.side === "broker";
 
 // One `rivulet perf produce` of checkout `root`; its records/s.
 function produce(root: string, bootstrap: string, topic: string, count: number): number {
@@ -57,40 +65,85 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-const dataDir = mkdtempSync(join(tmpdir(), "rivulet-producer-ab-"));
-const broker = spawn(BUN, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir], { cwd: HERE, stdio: ["ignore", "pipe", "pipe"] });
-const exited = new Promise<void>((done) => broker.once("exit", () => done()));
-try {
-  const port = await new Promise<string>((done, fail) => {
-    let output = "";
-    const timer = setTimeout(() => fail(new Error(`broker not listening within ${BROKER_START_MS_MAX} ms: ${output}`)), BROKER_START_MS_MAX);
-    broker.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = LISTENING.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        done(match[1]!);
-      }
+interface Broker {
+  bootstrap: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+// A broker of checkout `root` on port 0 with a temporary data directory.
+async function startBroker(root: string): Promise<Broker> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-producer-ab-"));
+  const child = spawn(BUN, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<string>((done, fail) => {
+      let output = "";
+      const timer = setTimeout(() => fail(new Error(`broker of ${root} not listening within ${BROKER_START_MS_MAX} ms: ${output}`)), BROKER_START_MS_MAX);
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = LISTENING.exec(output);
+        if (match !== null) {
+          clearTimeout(timer);
+          done(match[1]!);
+        }
+      });
     });
-  });
-  const bootstrap = `127.0.0.1:${port}`;
-  produce(HERE, bootstrap, "ab-warmup", WARMUP_RECORDS);
+    return { bootstrap: `127.0.0.1:${port}`, pid: child.pid as number, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+// CPU seconds (user + system) process `pid` has used so far.
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+const sides = ["before", "after"] as const;
+const brokers: Broker[] = [];
+try {
+  for (const root of brokerSide ? [before, HERE] : [HERE]) brokers.push(await startBroker(root));
+  const brokerOf = (which: (typeof sides)[number]): Broker => (brokerSide && which === "before" ? brokers[0]! : brokers[brokers.length - 1]!);
+  for (const broker of brokers) produce(HERE, broker.bootstrap, "ab-warmup", WARMUP_RECORDS);
   const rates = { before: [] as number[], after: [] as number[] };
+  const cpuPerGb = { before: [] as number[], after: [] as number[] };
   const ratios: number[] = [];
+  const gb = (records * size) / 1e9;
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? (["before", "after"] as const) : (["after", "before"] as const);
+    const order = round % 2 === 0 ? sides : ([...sides].reverse() as (typeof sides)[number][]);
     const got: Record<string, number> = {};
-    for (const which of order) got[which] = produce(which === "before" ? before : HERE, bootstrap, `ab-${which}-${round}`, records);
+    const cpu: Record<string, number> = {};
+    for (const which of order) {
+      const broker = brokerOf(which);
+      const cpuBefore = cpuSeconds(broker.pid);
+      got[which] = produce(brokerSide || which === "after" ? HERE : before, broker.bootstrap, `ab-${which}-${round}`, records);
+      cpu[which] = (cpuSeconds(broker.pid) - cpuBefore) / gb;
+    }
     rates.before.push(got.before!);
     rates.after.push(got.after!);
+    cpuPerGb.before.push(cpu.before!);
+    cpuPerGb.after.push(cpu.after!);
     ratios.push(got.after! / got.before!);
-    console.log(`round ${round + 1}: before ${Math.round(got.before!).toLocaleString("en-US")}/s, after ${Math.round(got.after!).toLocaleString("en-US")}/s, ${(got.after! / got.before!).toFixed(2)}x`);
+    const cpuText = brokerSide ? `, broker CPU ${cpu.before!.toFixed(2)} / ${cpu.after!.toFixed(2)} s per GB` : "";
+    console.log(`round ${round + 1}: before ${Math.round(got.before!).toLocaleString("en-US")}/s, after ${Math.round(got.after!).toLocaleString("en-US")}/s, ${(got.after! / got.before!).toFixed(2)}x${cpuText}`);
   }
   console.log(
-    `${records} x ${size} B, acks=${values.acks}: before median ${Math.round(median(rates.before)).toLocaleString("en-US")}/s, after median ${Math.round(median(rates.after)).toLocaleString("en-US")}/s, median per-round ratio ${median(ratios).toFixed(2)}x (after ahead in ${ratios.filter((r) => r > 1).length} of ${rounds})`,
+    `${records} x ${size} B, acks=${values.acks}, ${values.side} side: before median ${Math.round(median(rates.before)).toLocaleString("en-US")}/s, after median ${Math.round(median(rates.after)).toLocaleString("en-US")}/s, median per-round ratio ${median(ratios).toFixed(2)}x (after ahead in ${ratios.filter((r) => r > 1).length} of ${rounds})`,
   );
+  if (brokerSide) {
+    const [b, a] = [median(cpuPerGb.before), median(cpuPerGb.after)];
+    console.log(`broker CPU per GB of values: before median ${b.toFixed(2)} s, after median ${a.toFixed(2)} s, ${(a / b).toFixed(2)}x`);
+  }
 } finally {
-  if (broker.exitCode === null) broker.kill("SIGTERM");
-  await exited;
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const broker of brokers) await broker.stop();
 }
