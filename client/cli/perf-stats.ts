@@ -101,6 +101,14 @@ export class LatencyStats {
     if (value > this.#windowMaxUs) this.#windowMaxUs = value;
   }
 
+  /** Counts `records` records of `bytes` in all that have no latency sample of their own. */
+  countRecords(records: number, bytes: number): void {
+    this.count += records;
+    this.bytes += bytes;
+    this.#windowCount += records;
+    this.#windowBytes += bytes;
+  }
+
   #drainDirectCounts(): void {
     const counts = this.#directCounts;
     for (let value = 1; value < DIRECT_COUNT_US_MAX; value++) {

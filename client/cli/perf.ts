@@ -16,8 +16,9 @@
 //            reading. The consumer runs in its own thread (client/cli/perf-e2e-consumer.ts), so a produce burst
 //            does not delay reading (--same-thread: on this one); the threads' clocks start at different times,
 //            so their offset is measured first and the consumer's readings are moved onto the producer's clock.
-// `perf produce|e2e --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag for the
-// producer): they pay for JIT compilation and metadata, and dominate a short run's p99.
+// `perf produce|consume|e2e --warmup-records W` leaves the first W records out of the summary (Kafka 4.0's flag for
+// the producer, here for every mode): they pay for JIT compilation and metadata, and dominate a short run's p99 (and
+// a 1,000,000-record run's rate: docs/benchmarks/perf.md "Third pass").
 // MB is 1024 * 1024 bytes of record values, as in Kafka's tools.
 //
 // Every run is bounded: in records (the count flags, at most PERF_RECORDS_MAX) and in time (--timeout-ms, default
@@ -74,6 +75,8 @@ rivulet perf consume --topic T --messages N [options]
   --group G                 Accepted for Kafka's sake; consumer groups are not supported yet (reads without one)
   --consumer-props K=V ...  Consumer options by Kafka's names (fetch.max.bytes=... max.poll.records=...)
   --idle-timeout-ms N       Stop when no record arrived for N ms (default ${PERF_IDLE_TIMEOUT_MS_DEFAULT}, Kafka's --timeout)
+  --warmup-records W        The first W of the N records (whole batches, so at least W) are read but left out
+                            of the summary
 
 rivulet perf e2e --topic T --num-records N --record-size S --throughput R [options]
   Produces and consumes at once in this process, the consumer in its own thread (a Worker) unless --same-thread;
@@ -132,7 +135,8 @@ export async function runPerf(argv: readonly string[], io: ClientCliIo): Promise
       const messages = required("messages", integerFlag("messages", values.messages, 1, PERF_RECORDS_MAX));
       if (values.group !== undefined) await write(io.stderr, `rivulet perf: --group ${values.group}: consumer groups are not supported yet; reading every partition without a group\n`);
       const idleMs = integerFlag("idle-timeout-ms", values["idle-timeout-ms"], 1, 0x7fffffff) ?? PERF_IDLE_TIMEOUT_MS_DEFAULT;
-      summary = await consumeRun(values["bootstrap-server"], topic, messages, keyValues("consumer-props", values["consumer-props"]), timeoutMs, idleMs, io.stderr);
+      const warmupRecords = integerFlag("warmup-records", values["warmup-records"], 0, messages - 1) ?? 0;
+      summary = await consumeRun(values["bootstrap-server"], topic, messages, keyValues("consumer-props", values["consumer-props"]), warmupRecords, timeoutMs, idleMs, io.stderr);
     } else {
       const numRecords = required("num-records", integerFlag("num-records", values["num-records"], 1, PERF_RECORDS_MAX));
       const recordSize = required("record-size", integerFlag("record-size", values["record-size"], mode === "e2e" ? E2E_TIMESTAMP_BYTES : 0, PERF_RECORD_BYTES_MAX));
@@ -494,11 +498,23 @@ async function produceRun(
   }
 }
 
+// Bytes of the values of messages[from..], as Kafka's ConsumerPerformance counts them: from each record's size (HOT
+// PATH: no value view made).
+function valueBytes(messages: readonly { serializedValueSize: number }[], from: number): number {
+  let bytes = 0;
+  for (let i = from; i < messages.length; i++) {
+    const size = messages[i]!.serializedValueSize;
+    if (size > 0) bytes += size;
+  }
+  return bytes;
+}
+
 async function consumeRun(
   bootstrap: string | undefined,
   topic: string,
   messages: number,
   props: Record<string, string>,
+  warmupRecords: number,
   timeoutMs: number,
   idleMs: number,
   stderr: CliOutput,
@@ -507,8 +523,8 @@ async function consumeRun(
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const startMs = clockMs();
-    const stats = new LatencyStats(startMs);
+    let startMs = clockMs();
+    let stats = new LatencyStats(startMs);
     const ticker = progress(stderr, () => stats.progressLine("consumed", clockMs()));
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -516,18 +532,27 @@ async function consumeRun(
       void consumer.stop();
     }, timeoutMs);
     let lastMs = startMs;
+    let warmingUp = warmupRecords > 0;
+    let read = 0;
     let idle = setTimeout(() => void consumer.stop(), idleMs);
     try {
       await readLoop(consumer, { count: messages, read: 0 }, (batch, nowMs) => {
         clearTimeout(idle);
         idle = setTimeout(() => void consumer.stop(), idleMs);
-        // HOT PATH: bytes as Kafka's ConsumerPerformance counts them, from the record's size (no value view made).
-        let bytes = 0;
-        for (const message of batch.messages) {
-          const size = message.serializedValueSize;
-          if (size > 0) bytes += size;
+        const messages = batch.messages;
+        if (warmingUp) {
+          read += messages.length;
+          if (read < warmupRecords) return;
+          // The summary starts when the warm-up's last record is read: the records of its batch after it count,
+          // read at that moment (no wait of their own to sample).
+          warmingUp = false;
+          startMs = lastMs = nowMs;
+          stats = new LatencyStats(nowMs);
+          const after = read - warmupRecords;
+          if (after > 0) stats.countRecords(after, valueBytes(messages, messages.length - after));
+          return;
         }
-        stats.record((nowMs - lastMs) * 1000, batch.messages.length, bytes);
+        stats.record((nowMs - lastMs) * 1000, messages.length, valueBytes(messages, 0));
         lastMs = nowMs;
       });
     } finally {

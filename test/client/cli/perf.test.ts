@@ -183,6 +183,18 @@ describe("rivulet perf against a broker", () => {
     }
   });
 
+  test("consume --warmup-records reads the first records but leaves them out of the summary", async () => {
+    const topic = topicName("perf");
+    const produced = await perf(["produce", "--topic", topic, "--num-records", "500", "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "--bootstrap-server", broker.address, "--json"]);
+    expect(produced.code).toBe(EXIT_OK);
+    // Polls of at most 70 records: the warm-up ends inside one, whose records after it are counted.
+    const result = await perf(["consume", "--topic", topic, "--messages", "500", "--warmup-records", "200", "--consumer-props", "max.poll.records=70", "--bootstrap-server", broker.address, "--json"]);
+    expect(result.code).toBe(EXIT_OK);
+    checkSummary(JSON.parse(result.stdout) as PerfSummary, "consume", topic, 300, 100);
+    const refused = await perf(["consume", "--topic", topic, "--messages", "500", "--warmup-records", "500", "--bootstrap-server", broker.address]);
+    expect(refused.code).toBe(EXIT_USAGE);
+  });
+
   test("consume stops at --messages even when the topic holds more", async () => {
     const topic = topicName("perf");
     const server = ["--bootstrap-server", broker.address];
