@@ -12,6 +12,8 @@
 //   produce 100 B, acks=all (fsync before the ack), same batching (target >= 1,000,000 records/s)
 //   consume the acks=1 topic from the start                     (target >= 4,000,000 records/s)
 //   produce 1 KiB, acks=1                                        (target >= 1 GB/s of values)
+//   steady state: produce 100 B acks=1, consume it, produce 1 KiB acks=1, each leaving its client process's first
+//     records out (--warmup-records): the same targets without the JIT warm-up of a fresh client process
 //   produce --sync 100 B, linger.ms 0, acks=1, after a warm-up   (target p50 <= 0.1 ms, p99 <= 0.25 ms)
 //   e2e 100 B at half the measured acks=1 rate, after a warm-up  (target p99 <= 5 ms), batch.size 64 KiB and
 //     linger.ms 0 (Kafka's end-to-end latency tool's setting), the consumer in its Worker; the same with the
@@ -46,6 +48,12 @@ const SYNC_RECORDS = Math.round(20_000 * SCALE);
 // Records sent before the measured ones in the --sync run (JIT compilation, connections, metadata).
 const SYNC_WARMUP_RECORDS = Math.round(10_000 * SCALE);
 const MATRIX_RECORDS = Math.round(500_000 * SCALE);
+// Steady state: each process's first records are left out (--warmup-records): in a 1,000,000-record run the JIT
+// compiler threads of a fresh client process take a share of the 2 vCPUs the run itself needs.
+const STEADY_WARMUP_RECORDS = Math.round(2_000_000 * SCALE);
+const STEADY_RECORDS = Math.round(4_000_000 * SCALE);
+const STEADY_LARGE_WARMUP_RECORDS = Math.round(200_000 * SCALE);
+const STEADY_LARGE_RECORDS = Math.round(400_000 * SCALE);
 const E2E_SECONDS = 5;
 // Seconds of e2e records sent before the measured ones (JIT compilation of the producer, the consumer's Worker and
 // the broker's paths; the first fetches), left out by `--warmup-records` as in the --sync row.
@@ -130,6 +138,17 @@ async function main(): Promise<void> {
         console.error(rows[rows.length - 1]);
       }
     }
+    const steady = ["--record-size", "100", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server];
+    row(
+      `steady state: produce ${STEADY_RECORDS} x 100 B after ${STEADY_WARMUP_RECORDS} warm-up, acks=1, batch.size 64 KiB, linger.ms 5`,
+      await perf(["produce", "--topic", "targets-steady", "--num-records", String(STEADY_WARMUP_RECORDS + STEADY_RECORDS), "--warmup-records", String(STEADY_WARMUP_RECORDS), ...steady]),
+    );
+    row(
+      `steady state: consume ${STEADY_RECORDS} x 100 B after ${STEADY_WARMUP_RECORDS} warm-up, from the start`,
+      await perf(["consume", "--topic", "targets-steady", "--messages", String(STEADY_WARMUP_RECORDS + STEADY_RECORDS), "--warmup-records", String(STEADY_WARMUP_RECORDS), ...server]),
+    );
+    const steadyLarge = await perf(["produce", "--topic", "targets-steady-1k", "--num-records", String(STEADY_LARGE_WARMUP_RECORDS + STEADY_LARGE_RECORDS), "--warmup-records", String(STEADY_LARGE_WARMUP_RECORDS), "--record-size", "1024", "--throughput", "-1", "--producer-props", ...batching, "acks=1", ...server]);
+    row(`steady state: produce ${STEADY_LARGE_RECORDS} x 1 KiB after ${STEADY_LARGE_WARMUP_RECORDS} warm-up, acks=1 (${gbPerSec(steadyLarge)} GB/s)`, steadyLarge);
     row(
       `produce --sync ${SYNC_RECORDS} x 100 B after ${SYNC_WARMUP_RECORDS} warm-up, linger.ms 0, acks=1`,
       await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS + SYNC_WARMUP_RECORDS), "--warmup-records", String(SYNC_WARMUP_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]),
