@@ -4,7 +4,8 @@
 //   no tool    the stand-in alone: produce() without a callback, no clock (the floor);
 //   baseline   the loop as it was at commit cde60c6: a clock read per record on send and per callback, a closure
 //              per record, its latency recorded;
-//   current    client/cli/perf.ts's sendLoop: one clock read per record on send, one per delivered batch.
+//   current    client/cli/perf.ts's sendLoop: synchronous bursts, one clock read and one callback per 8 records
+//              on send, one clock read per delivered batch, equal latencies counted at once.
 // Reported as ns per record over RECORDS records, and the ratios current / baseline of the tool's own share.
 //
 //   npx bun bench/perf-tool.bench.ts
