@@ -75,8 +75,7 @@ rivulet perf consume --topic T --messages N [options]
   --group G                 Accepted for Kafka's sake; consumer groups are not supported yet (reads without one)
   --consumer-props K=V ...  Consumer options by Kafka's names (fetch.max.bytes=... max.poll.records=...)
   --idle-timeout-ms N       Stop when no record arrived for N ms (default ${PERF_IDLE_TIMEOUT_MS_DEFAULT}, Kafka's --timeout)
-  --warmup-records W        The first W of the N records (whole batches, so at least W) are read but left out
-                            of the summary
+  --warmup-records W        The first W of the N records are read but left out of the summary
 
 rivulet perf e2e --topic T --num-records N --record-size S --throughput R [options]
   Produces and consumes at once in this process, the consumer in its own thread (a Worker) unless --same-thread;
