@@ -98,8 +98,8 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
  * pushed chunks must not be reused by the caller; a body split across chunks is copied once, when its last byte
  * has arrived, into a buffer of its own, or into the buffer of an earlier body the caller gave back (recycle()):
  * a broker's 1 MiB Produce requests then cost no allocation, zero-fill and page faults each (measured: the broker's
- * CPU per GB 0.84x with 1 KiB records, 0.93x with 100 B; docs/benchmarks/perf.md "Third pass"). Errors are sticky: after "bad_length" or "too_large" every
- * call returns the same error.
+ * CPU per GB 0.84x with 1 KiB records, 0.93x with 100 B; docs/benchmarks/perf.md "Third pass"). Errors are sticky:
+ * after "bad_length" or "too_large" every call returns the same error.
  */
 export class FrameReader {
   // HOT PATH (bench/protocol.bench.ts, "frame reader"): a queue of chunks with a moving head instead of
