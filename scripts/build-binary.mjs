@@ -22,11 +22,9 @@ const bun = existsSync(localBun) ? localBun : "bun";
 const outfileFlag = process.argv.indexOf("--outfile");
 const outfile = outfileFlag > 0 && process.argv[outfileFlag + 1] !== undefined ? process.argv[outfileFlag + 1] : join("dist", "rivulet");
 mkdirSync(dirname(resolve(root, outfile)), { recursive: true });
-// The Worker modules are entry points too: Bun bundles a Worker's module into the executable only when it is listed
-// (without them `rivulet perf e2e` falls back to one thread, client/cli/perf-e2e-consumer.ts, and the consumer
-// checks every CRC-32C on its own thread, client/consumer/crc-verifier.ts).
-const entries = ["server/main.ts", "client/cli/perf-e2e-worker.ts", "client/consumer/crc-worker.ts"];
-execFileSync(bun, ["build", "--compile", "--bytecode", "--format=esm", ...entries, "--outfile", outfile], {
+// The perf e2e consumer's Worker module is an entry point too: Bun bundles a Worker's module into the executable only
+// when it is listed (without it `rivulet perf e2e` falls back to one thread; client/cli/perf-e2e-consumer.ts).
+execFileSync(bun, ["build", "--compile", "--bytecode", "--format=esm", "server/main.ts", "client/cli/perf-e2e-worker.ts", "--outfile", outfile], {
   cwd: root,
   stdio: "inherit",
 });

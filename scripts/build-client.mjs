@@ -1,7 +1,5 @@
 // Builds the SDK for Node: client/index.ts bundled by `bun build --target node --format esm` into
-// dist/client/index.js (the WASM module is already embedded as base64, so nothing else is copied), the consumer's
-// CRC worker (client/consumer/crc-worker.ts, started by client/consumer/crc-verifier.ts) into dist/client/crc-worker.js
-// next to it (a Worker runs a module of its own, so it is a second entry point), and its type
+// dist/client/index.js (the WASM module is already embedded as base64, so nothing else is copied), and its type
 // declarations by `tsc --emitDeclarationOnly` into dist/client/types/ (relative imports rewritten to .js).
 // A package.json marking the directory as ESM is written next to the bundle, since Node reads a .js file as
 // CommonJS without one. Run with `node scripts/build-client.mjs`; Bun users import the TypeScript sources instead.
@@ -22,27 +20,10 @@ if (!existsSync(join(root, "core", "formats", "wasm-binary.generated.ts"))) {
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
-// Runtime dependencies stay imports (package.json lists them); everything of ours is bundled into one file per
-// entry point, both directly in dist/client/ ([name].[ext]: the worker is found next to index.js).
+// Runtime dependencies stay imports (package.json lists them); everything of ours is bundled into one file.
 execFileSync(
   bin("bun"),
-  [
-    "build",
-    "client/index.ts",
-    "client/consumer/crc-worker.ts",
-    "--target",
-    "node",
-    "--format",
-    "esm",
-    "--outdir",
-    "dist/client",
-    "--entry-naming",
-    "[name].[ext]",
-    "--external",
-    "msgpackr",
-    "--external",
-    "hyperid",
-  ],
+  ["build", "client/index.ts", "--target", "node", "--format", "esm", "--outdir", "dist/client", "--external", "msgpackr", "--external", "hyperid"],
   { cwd: root, stdio: "inherit" },
 );
 
@@ -89,4 +70,4 @@ for (const entry of readdirSync(join(outDir, "types"), { recursive: true, withFi
 }
 
 writeFileSync(join(outDir, "package.json"), `${JSON.stringify({ type: "module", types: "./types/client/index.d.ts" }, null, 2)}\n`);
-console.log("built dist/client/index.js, dist/client/crc-worker.js and dist/client/types/client/index.d.ts");
+console.log("built dist/client/index.js and dist/client/types/client/index.d.ts");

@@ -314,7 +314,6 @@ export class Consumer implements AsyncIterable<Message> {
     if (this.#disconnected) return;
     this.#disconnected = true;
     await this.stop();
-    this.#fetcher.close();
     await this.#cluster.close();
   }
 

@@ -26,11 +26,6 @@
 // flight is dropped unseen and fetched again. Leadership and topic errors also mark metadata stale, so the next
 // try asks the (possibly new) leader. A non-retriable error stops fetching that partition and is handed to the
 // user in order, after the messages that came before it.
-//
-// CRC-32C off this thread. With check.crcs, an answer whose whole batches reach CRC_WORKER_MIN_BYTES is copied on
-// arrival to a Worker (crc-verifier.ts), which publishes each batch's CRC as it computes it; the answer is buffered
-// and handed out as any other, and a batch decoded before the worker has its CRC has it computed inline, so nothing
-// ever waits for the worker. Smaller answers, and every answer when the worker is busy or gone, are checked inline.
 import type { Cluster } from "../cluster.ts";
 import type { Connection } from "../connection.ts";
 import { ErrorCode, RivuletError, isRetriable } from "../errors.ts";
@@ -40,7 +35,6 @@ import { assert } from "../../core/assert.ts";
 import type { ConsumerOptions } from "./consumer-options.ts";
 import { RivuletCorruptRecordError, RivuletOffsetOutOfRangeError } from "./consumer-errors.ts";
 import { type Message, PartitionRecords } from "./partition-records.ts";
-import { CRC_WORKER_MIN_BYTES, CrcVerifier } from "./crc-verifier.ts";
 
 /** Most partitions one consumer may be assigned (a bound on its maps and on one Fetch request's size). */
 export const CONSUMER_PARTITIONS_MAX = 65_536;
@@ -147,29 +141,16 @@ export class Fetcher {
   #fetchesInFlight = 0;
   // When the reader last let the event loop run (see next()).
   #lastTurnMs = 0;
-  // Made on the first answer big enough for it; closed by close().
-  #crcVerifier: CrcVerifier | null;
   /** The last error of the loop that was retried (for diagnostics; cleared on success). */
   lastRetriedError: Error | null = null;
 
   readonly #requestTimeoutMs: number;
 
-  /**
-   * `requestTimeoutMs`: how long a request may wait for its answer, beyond fetch.max.wait.ms for a Fetch;
-   * `crcVerifier`: where large answers' CRCs are computed (tests pass one whose worker can not start), by default
-   * one made on the first answer that needs it.
-   */
-  constructor(cluster: ClusterAccess, options: ConsumerOptions, requestTimeoutMs: number, crcVerifier: CrcVerifier | null = null) {
+  /** `requestTimeoutMs`: how long a request may wait for its answer, beyond fetch.max.wait.ms for a Fetch. */
+  constructor(cluster: ClusterAccess, options: ConsumerOptions, requestTimeoutMs: number) {
     this.#cluster = cluster;
     this.#options = options;
     this.#requestTimeoutMs = requestTimeoutMs;
-    this.#crcVerifier = crcVerifier;
-  }
-
-  /** Stops the loop and terminates the CRC worker, if any (the consumer disconnects). */
-  close(): void {
-    this.stop();
-    this.#crcVerifier?.close();
   }
 
   /** Starts the fetch loop (idempotent). */
@@ -595,11 +576,6 @@ export class Fetcher {
             }
             state.highWatermark = answer.highWatermark;
             const records = new PartitionRecords(state.topic, state.partition, item.fetchOffset, answer.highWatermark, answer.records, this.#options.checkCrcs);
-            if (this.#options.checkCrcs && records.bytes >= CRC_WORKER_MIN_BYTES) {
-              this.#crcVerifier ??= new CrcVerifier();
-              const crcs = this.#crcVerifier.check(records.batchBytes);
-              if (crcs !== null) records.useCrcs(crcs);
-            }
             state.fetchPosition = records.nextFetchOffset;
             state.caughtUp = partial && records.bytes === 0;
             if (records.bytes > 0 || !records.isEmpty) this.#deliver({ kind: "records", state, epoch: state.epoch, records });

@@ -9,8 +9,7 @@
 // Two passes over the bytes, for two reasons:
 //   1. On arrival, only the batch frames are walked (lengths, offsets; no CRC, no records), which is cheap and
 //      tells the fetcher where the next fetch starts, so that fetch can fly while the user reads this one.
-//   2. On delivery, each batch is checked in full (CRC-32C when check.crcs, taken from the consumer's CRC worker when
-//      it computed it by then, crc-verifier.ts; then every record's framing) and
+//   2. On delivery, each batch is checked in full (CRC-32C when check.crcs, then every record's framing) and
 //      decoded in the same walk: one pass that checks a record and makes its Message (issue 7: validating first
 //      and walking again cost a second pass per record). A corrupt batch stops the partition there, with nothing
 //      of it or after it delivered (the Messages already made for it are dropped).
@@ -32,7 +31,6 @@ import { CODEC_NONE, decompressRecords } from "../../core/formats/codecs.ts";
 import { crc32c } from "../../core/formats/crc32c.ts";
 import { SCAN_ERRORS, SCAN_OK, checkHeaderRanges, type RecordBatchError, type RecordHeader, type RecordVisitor, scanRecordsTs } from "../../core/formats/record-batch.ts";
 import { type Result, err, ok } from "../../core/formats/result.ts";
-import { assert } from "../../core/assert.ts";
 import { VarintCursor, readVarint } from "../../core/formats/varint.ts";
 import { BATCH_BYTES_MAX, DECOMPRESSED_BATCH_BYTES_MAX } from "../../core/limits.ts";
 import { type ConsumedMessage, text } from "../records.ts";
@@ -165,11 +163,6 @@ export function walkBatchFrames(records: Uint8Array, fetchOffset: number): Frame
   return { completeBytes: position, nextFetchOffset, error: null };
 }
 
-/** Batch CRC-32Cs computed elsewhere (crc-verifier.ts CrcProgress): batch `index`'s, or -1 when not known. */
-export interface BatchCrcs {
-  crcOf(index: number): number;
-}
-
 /** Why delivery stopped at a batch: its offset and the decoder's reason. */
 export interface CorruptBatch {
   /** Offset of the first record the consumer had not yet received when the bad batch was met. */
@@ -196,10 +189,6 @@ export class PartitionRecords {
   // The offset after the batch #pending came from (records compacted away at its end are passed over too).
   #batchEndOffset = 0;
   #corrupt: CorruptBatch | null = null;
-  // CRCs computed off this thread (crc-verifier.ts), by batch index; a batch whose CRC is not there has it computed
-  // here as it is decoded (when check.crcs).
-  #crcs: BatchCrcs | null = null;
-  #batchIndex = 0;
   // The frame walk's error, reported once the batches before it are delivered.
   readonly #frameError: RecordBatchError | null;
 
@@ -220,17 +209,6 @@ export class PartitionRecords {
     this.#records = records.subarray(0, walk.completeBytes);
     this.#checkCrcs = checkCrcs;
     this.#frameError = walk.error;
-  }
-
-  /** The whole batches held, as received (what a CRC check off this thread sums). */
-  get batchBytes(): Uint8Array {
-    return this.#records;
-  }
-
-  /** Takes batches' CRC-32Cs computed elsewhere (each batch without one has it computed here, as before). */
-  useCrcs(crcs: BatchCrcs): void {
-    assert(this.#checkCrcs && this.#batchIndex === 0, "useCrcs before any batch is decoded, with check.crcs");
-    this.#crcs = crcs;
   }
 
   /** True when every message has been handed out (or a corrupt batch stopped delivery). */
@@ -278,7 +256,7 @@ export class PartitionRecords {
       if (this.#frameError !== null) this.#corrupt = { offset: this.position, error: this.#frameError };
       return false;
     }
-    const opened = openBatch(this.#records.subarray(this.#batchAt), this.#checkCrcs, this.#crcs === null ? -1 : this.#crcs.crcOf(this.#batchIndex));
+    const opened = openBatch(this.#records.subarray(this.#batchAt), this.#checkCrcs);
     if (!opened.ok) {
       this.#corrupt = { offset: this.position, error: opened.error };
       return false;
@@ -295,7 +273,6 @@ export class PartitionRecords {
     const pending = collector === null ? [] : collector.messages();
     this.#pending = pending;
     this.#batchAt += header.sizeBytes;
-    this.#batchIndex += 1;
     this.#batchEndOffset = Math.max(this.position, header.baseOffset + header.lastOffsetDelta + 1);
     // Empty and control batches still move the position past the batch.
     if (pending.length === 0) this.position = this.#batchEndOffset;
@@ -398,13 +375,13 @@ interface OpenedBatch {
 }
 
 // The batch-level checks of core/formats' validator, in its order: frame, CRC-32C (when check.crcs), counts, safe
-// numbers, decompression bound. `computedCrc`: the batch's CRC computed elsewhere, or -1 to compute it here. The records themselves are checked by decodeRecords, in the same pass that
+// numbers, decompression bound. The records themselves are checked by decodeRecords, in the same pass that
 // decodes them, so unchecked bytes still never index out of bounds.
-function openBatch(bytes: Uint8Array, checkCrcs: boolean, computedCrc: number): Result<OpenedBatch, RecordBatchError> {
+function openBatch(bytes: Uint8Array, checkCrcs: boolean): Result<OpenedBatch, RecordBatchError> {
   const frame = readBatchFrameUnchecked(bytes, 0, BATCH_BYTES_MAX);
   if (!frame.ok) return frame;
   const header: RecordBatchHeader = frame.value;
-  if (checkCrcs && (computedCrc >= 0 ? computedCrc : crc32c(bytes.subarray(ATTRIBUTES_OFFSET, header.sizeBytes))) !== header.crc) return err("crc_mismatch");
+  if (checkCrcs && crc32c(bytes.subarray(ATTRIBUTES_OFFSET, header.sizeBytes)) !== header.crc) return err("crc_mismatch");
   const headerError = checkHeaderRanges(header);
   if (headerError !== null) return err(headerError);
   let records = bytes.subarray(RECORD_BATCH_HEADER_BYTES, header.sizeBytes);

@@ -1,10 +1,8 @@
 // The consumer's rules on the built dist (Node) and the sources (Bun): seek, pause and resume, auto.offset.reset
 // none as a typed error, eachBatch with max.poll.records, a failing handler redelivering its message, and the
-// position after leaving a for-await loop early, answers large enough for the CRC-32C worker, and that worker's module
-// loading from the build under test. Records are written by the SDK producer.
+// position after leaving a for-await loop early. Records are written by the SDK producer.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Worker } from "node:worker_threads";
 import { startBroker, topicName } from "./broker.mjs";
 import { runtime, sdk } from "./sdk.mjs";
 
@@ -137,46 +135,5 @@ describe(`consumer (${runtime})`, () => {
     assert.deepEqual((await take(consumer, 9)).map((m) => m.offset), [3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n]);
     assert.deepEqual(seen, [0n, 1n, 2n]);
     await consumer.disconnect();
-  });
-
-  test("answers big enough for the CRC-32C worker are read whole and in order; its module loads from this build", async () => {
-    // About 2.4 MiB in one partition: the 1 MiB answers go to the worker (client/consumer/crc-verifier.ts).
-    const topic = topicName("node-consumer-crc");
-    const admin = rivulet.admin();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-    await admin.disconnect();
-    const count = 12_000;
-    const producer = rivulet.producer({ acks: "all", "linger.ms": 1 });
-    await producer.connect();
-    const value = (i) => `${String(i).padStart(8, "0")}${"x".repeat(192)}`;
-    for (let from = 0; from < count; from += 2_000) {
-      await producer.send({ topic, messages: Array.from({ length: 2_000 }, (_, i) => ({ value: value(from + i) })) });
-    }
-    await producer.disconnect();
-    const consumer = rivulet.consumer({ "fetch.max.wait.ms": 50 });
-    await consumer.connect();
-    consumer.assign([{ topic, partition: 0, offset: 0 }]);
-    const messages = await take(consumer, count);
-    await consumer.disconnect();
-    assert.equal(messages.length, count);
-    assert.ok(messages.every((m, i) => m.offset === BigInt(i) && m.text() === value(i)));
-    // The worker module of this build answers a request (the consumer above would have fallen back inline without it).
-    const module = process.versions.bun === undefined ? "../../dist/client/crc-worker.js" : "../../client/consumer/crc-worker.ts";
-    const worker = new Worker(new URL(module, import.meta.url));
-    try {
-      const bytes = new SharedArrayBuffer(9);
-      new Uint8Array(bytes).set(new TextEncoder().encode("123456789"));
-      const results = new SharedArrayBuffer(8);
-      const answer = new Promise((resolve, reject) => {
-        worker.once("message", resolve);
-        worker.once("error", reject);
-      });
-      worker.postMessage({ id: 7, bytes, ranges: new Int32Array([0, 9]), results });
-      assert.deepEqual(await within(answer, "the worker's answer"), { id: 7 });
-      // The CRC-32C check value of "123456789".
-      assert.equal(new Int32Array(results)[1] >>> 0, 0xe3069283);
-    } finally {
-      await worker.terminate();
-    }
   });
 });
