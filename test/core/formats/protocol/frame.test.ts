@@ -189,7 +189,7 @@ describe("FrameReader", () => {
     const third = split(patternBytes(90_000, 3));
     expect(third.buffer).not.toBe(second.buffer);
     expect(second).toEqual(patternBytes(90_000, 2));
-    // Too small for the next body: a new one, which is then the one kept.
+    // Given back but too small for the next body: that body gets a new buffer (the small one is dropped).
     reader.recycle(third);
     const fourth = split(patternBytes(200_000, 4));
     expect(fourth.buffer).not.toBe(third.buffer);
