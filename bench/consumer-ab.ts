@@ -15,17 +15,15 @@
 // `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own broker (port 0,
 // temporary data directory) and fills a 1-partition and a 4-partition topic with `rivulet perf produce` (100-byte
 // records, batch.size 64 KiB, linger.ms 5, acks 1), then stops the broker by PID.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { median, startChildBroker } from "./child-broker.ts";
 
 const HERE = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BUN = process.execPath;
-const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
-const BROKER_START_MS_MAX = 20_000;
 
 // Main-thread CPU milliseconds (Linux): utime + stime of this thread, in clock ticks of 10 ms.
 function mainThreadCpuMs(): number {
@@ -62,39 +60,6 @@ function run(args: string[], cwd: string): string {
   return result.stdout;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-async function startBroker(dataDir: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const broker = spawn(BUN, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir], { cwd: HERE, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise((done) => broker.once("exit", done));
-  const port = await new Promise<number>((done, fail) => {
-    let output = "";
-    const timer = setTimeout(() => fail(new Error(`broker did not start: ${output}`)), BROKER_START_MS_MAX);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = LISTENING.exec(output);
-      if (match === null) return;
-      clearTimeout(timer);
-      broker.stdout.resume();
-      broker.stderr.resume();
-      done(Number(match[1]));
-    };
-    broker.stdout.on("data", onData);
-    broker.stderr.on("data", onData);
-  });
-  return {
-    port,
-    stop: async () => {
-      process.kill(broker.pid!, "SIGTERM");
-      await exited;
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -109,9 +74,8 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const records = Number(values.records);
   const modes = values.mode === "both" ? ["sdk", "perf"] : [values.mode!];
-  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-consumer-ab-"));
-  const broker = await startBroker(dataDir);
-  const bootstrap = `127.0.0.1:${broker.port}`;
+  const broker = await startChildBroker(HERE);
+  const bootstrap = broker.bootstrap;
   try {
     run(["server/main.ts", "topics", "create", "--topic", "ab4", "--partitions", "4", "--bootstrap-server", bootstrap], HERE);
     for (const topic of ["ab1", "ab4"]) {
@@ -151,7 +115,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

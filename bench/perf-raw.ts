@@ -13,8 +13,6 @@
 //      record count read back is the count produced.
 // Reported: records/s and MB/s (10^6 bytes of record batch payload per second) per phase, and ratios against the
 // baselines of the same run (acks=all against acks=1; sendfile against read+write).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import {
@@ -28,6 +26,7 @@ import {
 } from "../core/formats/protocol/index.ts";
 import { LENGTH_OFFSET, LOG_OVERHEAD_BYTES, RECORDS_COUNT_OFFSET } from "../core/formats/record-batch-header.ts";
 import { encodeRecordBatch } from "../core/formats/record-batch.ts";
+import { cpuSeconds, median, startChildBroker } from "./child-broker.ts";
 
 const BATCH_BYTES_TARGET = 64 * 1024;
 const RECORD_VALUE_BYTES = 100;
@@ -35,7 +34,6 @@ const FETCH_PARTITION_BYTES = 4 * 1024 * 1024;
 // Largest response frame the driver accepts: a fetch's records plus room for the envelope.
 const RESPONSE_FRAME_BYTES_MAX = FETCH_PARTITION_BYTES + 1024 * 1024;
 const PHASE_SECONDS_MAX = 30;
-const START_TIMEOUT_MS = 15_000;
 const RESPONSE_TIMEOUT_MS = 30_000;
 
 function argument(name: string, fallback: number): number {
@@ -47,22 +45,6 @@ function argument(name: string, fallback: number): number {
 const PRODUCE_MIB = argument("--mib", 128);
 const WINDOW = argument("--window", 16);
 const FETCH_ROUNDS = argument("--rounds", 9);
-// /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux.
-const CLOCK_TICKS_PER_SECOND = 100;
-
-// CPU seconds (user + system) a process has used so far: a measure the other tenants of the machine disturb less
-// than wall-clock time.
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 // One pipelined connection: frames written in order (short writes kept and resent on drain), responses matched
 // to requests in order (the broker answers in order).
@@ -155,41 +137,6 @@ function benchmarkBatch(): { bytes: Uint8Array; records: number } {
   }
 }
 
-interface BrokerChild {
-  port: number;
-  process: ReturnType<typeof Bun.spawn>;
-  dataDir: string;
-}
-
-async function startBroker(sendfile: boolean): Promise<BrokerChild> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-perf-"));
-  const child = Bun.spawn(
-    [process.execPath, join(import.meta.dir, "..", "server", "main.ts"), "broker", "--port", "0", "--data-dir", dataDir, "--set", `rivulet.sendfile.enable=${sendfile}`],
-    { stdout: "pipe", stderr: "inherit" },
-  );
-  const reader = child.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!text.includes("\n") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const match = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
-  if (match === null) {
-    child.kill("SIGKILL");
-    throw new Error(`broker did not start: ${text}`);
-  }
-  return { port: Number(match[1]), process: child, dataDir };
-}
-
-async function stopBroker(broker: BrokerChild): Promise<void> {
-  broker.process.kill("SIGTERM");
-  await withTimeout(broker.process.exited, "broker exit");
-  rmSync(broker.dataDir, { recursive: true, force: true });
-}
-
 async function createTopic(connection: PipelinedConnection, name: string): Promise<void> {
   const frame = encodeRequest(CreateTopicsApi, { apiVersion: 0, correlationId: 1, clientId: "perf" }, {
     topics: [{ name, numPartitions: 1, replicationFactor: 1, configs: [] }],
@@ -280,8 +227,9 @@ const batch = benchmarkBatch();
 const batches = Math.ceil((PRODUCE_MIB * 1024 * 1024) / batch.bytes.length);
 console.log(`batch: ${batch.bytes.length} bytes, ${batch.records} records of ${RECORD_VALUE_BYTES} bytes; ${batches} batches per phase; window ${WINDOW}`);
 
-const readBroker = await startBroker(false);
-const sendfileBroker = await startBroker(true);
+const brokerOf = (sendfile: boolean) => startChildBroker(join(import.meta.dir, ".."), ["--set", `rivulet.sendfile.enable=${sendfile}`]);
+const readBroker = await brokerOf(false);
+const sendfileBroker = await brokerOf(true);
 try {
   const a = await PipelinedConnection.open(readBroker.port);
   const b = await PipelinedConnection.open(sendfileBroker.port);
@@ -303,9 +251,9 @@ try {
     const order = round % 2 === 0 ? (["read", "sendfile"] as const) : (["sendfile", "read"] as const);
     for (const which of order) {
       const broker = which === "read" ? readBroker : sendfileBroker;
-      const cpuBefore = cpuSeconds(broker.process.pid);
+      const cpuBefore = cpuSeconds(broker.pid);
       const run = await fetchAll(which === "read" ? a : b, "acks1", acks1.records);
-      run.brokerCpuSeconds = cpuSeconds(broker.process.pid) - cpuBefore;
+      run.brokerCpuSeconds = cpuSeconds(broker.pid) - cpuBefore;
       if (run.records !== acks1.records) throw new Error(`fetch (${which}) read ${run.records} of ${acks1.records} records`);
       (which === "read" ? readRuns : sendfileRuns).push(run);
       console.log(`fetch round ${round + 1} ${which.padEnd(8)}: ${rate(run)}, broker CPU ${((run.brokerCpuSeconds / run.bytes) * 1e9).toFixed(2)} s/GB`);
@@ -321,6 +269,6 @@ try {
   a.close();
   b.close();
 } finally {
-  await stopBroker(readBroker);
-  await stopBroker(sendfileBroker);
+  await readBroker.stop();
+  await sendfileBroker.stop();
 }

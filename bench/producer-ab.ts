@@ -11,21 +11,16 @@
 // <commit>`, `ln -s "$PWD/node_modules" DIR/`, `(cd DIR && node scripts/build-wasm.mjs)`). It starts its own brokers
 // (port 0, temporary data directories), warms each up with 500,000 records, and stops them by PID at the end. Every
 // phase is bounded by perf's --timeout-ms.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { type ChildBroker, cpuSeconds, median, startChildBroker } from "./child-broker.ts";
 
 const HERE = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BUN = process.execPath;
-const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
-const BROKER_START_MS_MAX = 20_000;
 const PHASE_MS_MAX = 120_000;
 const WARMUP_RECORDS = 500_000;
-// /proc/PID/stat counts CPU time in clock ticks of 1/100 s on Linux.
-const TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({
   options: {
@@ -59,61 +54,11 @@ function produce(root: string, bootstrap: string, topic: string, count: number):
   return summary.recordsPerSec;
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-interface Broker {
-  bootstrap: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-// A broker of checkout `root` on port 0 with a temporary data directory.
-async function startBroker(root: string): Promise<Broker> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-producer-ab-"));
-  const child = spawn(BUN, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-    await exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    const port = await new Promise<string>((done, fail) => {
-      let output = "";
-      const timer = setTimeout(() => fail(new Error(`broker of ${root} not listening within ${BROKER_START_MS_MAX} ms: ${output}`)), BROKER_START_MS_MAX);
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = LISTENING.exec(output);
-        if (match !== null) {
-          clearTimeout(timer);
-          done(match[1]!);
-        }
-      });
-    });
-    return { bootstrap: `127.0.0.1:${port}`, pid: child.pid as number, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-// CPU seconds (user + system) process `pid` has used so far.
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 const sides = ["before", "after"] as const;
-const brokers: Broker[] = [];
+const brokers: ChildBroker[] = [];
 try {
-  for (const root of brokerSide ? [before, HERE] : [HERE]) brokers.push(await startBroker(root));
-  const brokerOf = (which: (typeof sides)[number]): Broker => (brokerSide && which === "before" ? brokers[0]! : brokers[brokers.length - 1]!);
+  for (const root of brokerSide ? [before, HERE] : [HERE]) brokers.push(await startChildBroker(root));
+  const brokerOf = (which: (typeof sides)[number]): ChildBroker => (brokerSide && which === "before" ? brokers[0]! : brokers[brokers.length - 1]!);
   for (const broker of brokers) produce(HERE, broker.bootstrap, "ab-warmup", WARMUP_RECORDS);
   const rates = { before: [] as number[], after: [] as number[] };
   const cpuPerGb = { before: [] as number[], after: [] as number[] };
