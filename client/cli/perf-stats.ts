@@ -92,10 +92,7 @@ export class LatencyStats {
       this.#directCounts[value]! += samples;
       this.#directPending += samples;
     } else this.#histogram.recordValueWithCount(value, samples);
-    this.count += records;
-    this.bytes += bytes;
-    this.#windowCount += records;
-    this.#windowBytes += bytes;
+    this.countRecords(records, bytes);
     this.#windowSamples += samples;
     this.#windowSumUs += value * samples;
     if (value > this.#windowMaxUs) this.#windowMaxUs = value;
