@@ -18,6 +18,8 @@
 //   e2e 100 B at half the measured acks=1 rate, after a warm-up  (target p99 <= 5 ms), batch.size 64 KiB and
 //     linger.ms 0 (Kafka's end-to-end latency tool's setting), the consumer in its Worker; the same with the
 //     consumer on the producer's thread (--same-thread); and the Worker with linger.ms 5, for comparison
+//   the machine's floor for both latency rows, with no broker: 100 B echoed between two Bun processes one at a time,
+//     and at the e2e rate (bench/peers/loopback-echo.ts); Rivulet's latencies are read against these
 //   broker VmRSS after each, and VmHWM at the end                (target <= 200 MB)
 // --matrix adds produce 100 B acks=1 for linger.ms 0/1/5/20 x batch.size 16/64/256 KiB (MATRIX_RECORDS each).
 // --profile DIR starts the broker with Bun's --cpu-prof (profile written to DIR when it stops).
@@ -66,16 +68,26 @@ function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
 }
 
 function perf(args: string[]): Promise<PerfSummary> {
+  return summaryOf("bench/peers/rivulet-perf.ts", [...args, "--timeout-ms", String(PHASE_MS_MAX)]);
+}
+
+// The machine's latency floor in the same run: 100 B echoes between two Bun processes (bench/peers/loopback-echo.ts).
+function echo(args: string[]): Promise<PerfSummary> {
+  return summaryOf("bench/peers/loopback-echo.ts", args);
+}
+
+// Runs `script` with `args` as a child process and parses the PerfSummary of its last line.
+function summaryOf(script: string, args: string[]): Promise<PerfSummary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BUN, ["bench/peers/rivulet-perf.ts", ...args, "--json", "--timeout-ms", String(PHASE_MS_MAX)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(BUN, [script, ...args, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
     child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`rivulet perf ${args.join(" ")} exited ${code}: ${err}`));
+      if (code !== 0) return reject(new Error(`${script} ${args.join(" ")} exited ${code}: ${err}`));
       const summary = JSON.parse(out.trim().split("\n").pop() as string) as PerfSummary;
-      if (summary.timedOut) return reject(new Error(`rivulet perf ${args.join(" ")} timed out`));
+      if (summary.timedOut) return reject(new Error(`${script} ${args.join(" ")} timed out`));
       resolve(summary);
     });
   });
@@ -153,6 +165,7 @@ async function main(): Promise<void> {
       `produce --sync ${SYNC_RECORDS} x 100 B after ${SYNC_WARMUP_RECORDS} warm-up, linger.ms 0, acks=1`,
       await perf(["produce", "--topic", "targets-sync", "--num-records", String(SYNC_RECORDS + SYNC_WARMUP_RECORDS), "--warmup-records", String(SYNC_WARMUP_RECORDS), "--record-size", "100", "--throughput", "-1", "--sync", "--producer-props", "linger.ms=0", "acks=1", ...server]),
     );
+    row(`floor: ${SYNC_RECORDS} x 100 B echoed one at a time between two Bun processes after ${SYNC_WARMUP_RECORDS} warm-up (no broker)`, await echo(["--messages", String(SYNC_RECORDS), "--warmup-messages", String(SYNC_WARMUP_RECORDS)]));
     // e2e runs at half the median acks=1 rate.
     const half = Math.max(1, Math.round(median(rates.acks1) / 2));
     const e2eRecords = Math.max(1000, Math.round(half * E2E_SECONDS * SCALE));
@@ -185,6 +198,10 @@ async function main(): Promise<void> {
         ]),
       );
     }
+    row(
+      `floor: ${e2eRecords} x 100 B echoed between two Bun processes at ${half.toLocaleString("en-US")}/s after ${e2eWarmupRecords} warm-up (one hop, no broker)`,
+      await echo(["--messages", String(e2eRecords), "--warmup-messages", String(e2eWarmupRecords), "--rate", String(half)]),
+    );
     if (MATRIX) {
       rows.push("", "| linger.ms | batch.size | records/s | MB/s | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|---:|");
       for (const linger of [0, 1, 5, 20]) {
