@@ -28,7 +28,9 @@
 //                     NATS     a durable pull consumer (ack policy none), consume() until every message came;
 //        latency    one acked publish at a time (LATENCY_SAMPLES of them, 100 B): Rivulet `perf produce --sync`
 //                   (linger.ms 0), Redis `redis-benchmark -c 1 -P 1 XADD`, NATS `request()` to the stream; the
-//                   JavaScript clients (Rivulet, NATS) first make LATENCY_WARMUP unmeasured publishes;
+//                   JavaScript clients (Rivulet, NATS) first make LATENCY_WARMUP unmeasured publishes; and the
+//                   machine's floor for the same shape: 100 B echoed one at a time between two Bun processes
+//                   (bench/peers/loopback-echo.ts);
 //   4. stops everything it started by PID and prints one table (records/s, MB/s, latency p50/p99 of a single
 //      acked publish, Rivulet's ratio to each peer) and the broker's peak RSS.
 // Every loop is bounded in count, and every phase in time (PHASE_MS_MAX). MB is 1024 * 1024 bytes of values.
@@ -416,6 +418,10 @@ async function main(): Promise<void> {
   await runRedis("always", rows, latencies);
   console.error("NATS JetStream ...");
   await runNats(rows, latencies);
+  console.error("loopback floor ...");
+  const floor = await runTool(BUN, ["bench/peers/loopback-echo.ts", "--messages", String(LATENCY_SAMPLES), "--warmup-messages", String(LATENCY_WARMUP), "--json"]);
+  const echo = JSON.parse(floor.trim().split("\n").pop() as string) as PerfSummary;
+  latencies.push({ system: "floor: 100 B echoed by a Bun process (no broker)", p50Ms: echo.latencyP50Ms, p99Ms: echo.latencyP99Ms });
   console.log(table(rows, latencies, peakRssMb));
 }
 
