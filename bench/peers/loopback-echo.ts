@@ -8,12 +8,13 @@
 //   --rate R         R messages/s paced like `rivulet perf` (due message i at start + i / R; a 1 ms timer sends
 //                    all due messages in one write), each timed from that write to the arrival of its echo
 //
-// The echo server is this file run with `serve`, a child process on port 0, stopped by its PID. Latencies go into
+// The echo server is this file run with `serve`, a child process on port 0 (bench/child-broker.ts's
+// startChildServer), stopped by its PID. Latencies go into
 // the perf tool's HDR histogram (client/cli/perf-stats.ts) and the summary is the perf tool's (`--json`: one line).
 // Bounded: at most MESSAGES_MAX messages, and the run gives up after RUN_MS_MAX.
-import { spawn } from "node:child_process";
 import type { Socket } from "bun";
 import { LatencyStats, summarize } from "../../client/cli/perf-stats.ts";
+import { startChildServer } from "../child-broker.ts";
 
 const MESSAGE_BYTES = 100;
 const MESSAGES_MAX = 10_000_000;
@@ -21,8 +22,6 @@ const RUN_MS_MAX = 120_000;
 // The server exits by itself after this long, should its parent die without stopping it.
 const SERVE_MS_MAX = RUN_MS_MAX + 10_000;
 const TICK_MS = 1;
-/** Longest wait for the echo server's "listening" line. */
-const SERVER_START_MS_MAX = 20_000;
 /** Most bytes either end keeps waiting for its socket to take. */
 const OUTBOX_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -84,32 +83,6 @@ function argument(name: string): number | undefined {
   return value;
 }
 
-async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [import.meta.path, "serve"], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-    await exited;
-  };
-  try {
-    const port = await new Promise<number>((done, fail) => {
-      let output = "";
-      const timer = setTimeout(() => fail(new Error(`echo server not listening within ${SERVER_START_MS_MAX} ms`)), SERVER_START_MS_MAX);
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
-        if (match === null) return;
-        clearTimeout(timer);
-        done(Number(match[1]));
-      });
-    });
-    return { port, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
 async function measure(): Promise<void> {
   const messages = argument("--messages") ?? 20_000;
   const warmup = argument("--warmup-messages") ?? 0;
@@ -117,7 +90,7 @@ async function measure(): Promise<void> {
   const total = messages + warmup;
   if (messages < 1 || total > MESSAGES_MAX) throw new Error(`--messages plus --warmup-messages must be in [1, ${MESSAGES_MAX}]`);
   if (rate === 0) throw new Error("--rate must be positive");
-  const server = await startServer();
+  const server = await startChildServer(process.cwd(), [import.meta.path, "serve"]);
   try {
     const stats = new LatencyStats(performance.now());
     // Writes not yet echoed in full: when each went, and how many messages had been sent once it had (an echo is
