@@ -62,13 +62,16 @@ export async function startChildServer(cwd: string, args: readonly string[]): Pr
   }
 }
 
-/** Starts `bun server/main.ts broker` of checkout `root` on port 0 (extra broker flags in `args`). */
-export async function startChildBroker(root: string, args: readonly string[] = []): Promise<ChildBroker> {
+/**
+ * Starts `bun server/main.ts broker` of checkout `root` on port 0 (extra broker flags in `args`, flags for Bun itself,
+ * such as --cpu-prof, in `bunFlags`).
+ */
+export async function startChildBroker(root: string, args: readonly string[] = [], bunFlags: readonly string[] = []): Promise<ChildBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), "rivulet-bench-broker-"));
   const removeDataDir = (): void => rmSync(dataDir, { recursive: true, force: true });
   let server: ChildServer;
   try {
-    server = await startChildServer(root, ["server/main.ts", "broker", "--port", "0", "--data-dir", dataDir, ...args]);
+    server = await startChildServer(root, [...bunFlags, "server/main.ts", "broker", "--port", "0", "--data-dir", dataDir, ...args]);
   } catch (error) {
     removeDataDir();
     throw error;

@@ -25,13 +25,12 @@
 // --profile DIR starts the broker with Bun's --cpu-prof (profile written to DIR when it stops).
 // Every phase is bounded by rivulet perf's --timeout-ms; the broker is stopped by PID.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PerfSummary } from "../../client/cli/perf.ts";
+import { startChildBroker } from "../child-broker.ts";
 
 const PHASE_MS_MAX = 240_000;
-const START_MS_MAX = 20_000;
 
 function argValue(name: string): string | undefined {
   const at = process.argv.indexOf(name);
@@ -94,25 +93,10 @@ function summaryOf(script: string, args: string[]): Promise<PerfSummary> {
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rivulet-targets-"));
-  const args = [...(PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROFILE_DIR]), "server/main.ts", "broker", "--port", "0", "--data-dir", dataDir];
-  const broker = spawn(BUN, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const pid = broker.pid as number;
-  const exited = new Promise<void>((resolve) => broker.once("exit", () => resolve()));
+  const broker = await startChildBroker(process.cwd(), [], PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROFILE_DIR]);
+  const pid = broker.pid;
   try {
-    const port = await new Promise<string>((resolve, reject) => {
-      let output = "";
-      const timer = setTimeout(() => reject(new Error(`broker not listening within ${START_MS_MAX} ms: ${output}`)), START_MS_MAX);
-      broker.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
-        if (match !== null) {
-          clearTimeout(timer);
-          resolve(match[1] as string);
-        }
-      });
-    });
-    const server = ["--bootstrap-server", `127.0.0.1:${port}`];
+    const server = ["--bootstrap-server", broker.bootstrap];
     const rows: string[] = ["| measurement | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | broker VmRSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|"];
     const row = (name: string, s: PerfSummary): void => {
       rows.push(`| ${name} | ${Math.round(s.recordsPerSec).toLocaleString("en-US")} | ${s.mbPerSec.toFixed(1)} | ${s.latencyP50Ms.toFixed(3)} | ${s.latencyP99Ms.toFixed(3)} | ${s.latencyP999Ms.toFixed(3)} | ${s.latencyMaxMs.toFixed(3)} | ${memoryMb(pid, "VmRSS").toFixed(0)} |`);
@@ -215,9 +199,7 @@ async function main(): Promise<void> {
     rows.push("", `broker peak RSS (VmHWM): ${memoryMb(pid, "VmHWM").toFixed(0)} MB`);
     console.log(rows.join("\n"));
   } finally {
-    if (broker.exitCode === null) broker.kill("SIGTERM");
-    await exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    await broker.stop();
   }
 }
 
