@@ -17,7 +17,7 @@ import { bench, group, run } from "mitata";
 import { Broker } from "../core/engine/broker.ts";
 import { ApiVersionsApi, apiVersionsResponse } from "../core/formats/protocol/api-versions.ts";
 import { encodeRequest, encodeResponse } from "../core/formats/protocol/envelope.ts";
-import { FrameReader } from "../core/formats/protocol/frame.ts";
+import { FrameReader, concatFrameParts } from "../core/formats/protocol/frame.ts";
 import { ProduceApi } from "../core/formats/protocol/produce.ts";
 import { encodeRecordBatch, validateRecordBatch } from "../core/formats/record-batch.ts";
 import { startBrokerServer } from "../server/broker-server.ts";
@@ -27,17 +27,7 @@ import { rowStats } from "./mitata-stats.ts";
 const BURST = 256;
 const PRODUCES = 64;
 
-function concat(frames: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((sum, frame) => sum + frame.byteLength, 0));
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.byteLength;
-  }
-  return out;
-}
-
-const versionsBurst = concat(
+const versionsBurst = concatFrameParts(
   Array.from({ length: BURST }, (_, i) => encodeRequest(ApiVersionsApi, { apiVersion: 0, correlationId: i, clientId: "bench" }, { clientSoftwareName: null, clientSoftwareVersion: null })),
 );
 const cannedAnswer = encodeResponse(ApiVersionsApi, 0, 0, apiVersionsResponse(0));
@@ -59,7 +49,7 @@ function bareServer(coalesce: boolean) {
           if (coalesce) answers.push(cannedAnswer);
           else socket.write(cannedAnswer);
         }
-        if (answers.length > 0) socket.write(concat(answers));
+        if (answers.length > 0) socket.write(concatFrameParts(answers));
       },
     },
   });
@@ -83,7 +73,7 @@ const coalescedClient = await RawClient.connect(coalesced.port);
 await brokerClient.request(ApiVersionsApi, { clientSoftwareName: "bench", clientSoftwareVersion: "1" });
 
 const batch = encodeRecordBatch({ records: Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, value: "v".repeat(110), timestamp: 1_763_700_000_000 + i })) });
-const producesBurst = concat(
+const producesBurst = concatFrameParts(
   Array.from({ length: PRODUCES }, (_, i) =>
     encodeRequest(ProduceApi, { apiVersion: 0, correlationId: i, clientId: "bench" }, {
       transactionalId: null,

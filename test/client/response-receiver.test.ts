@@ -7,7 +7,7 @@ import {
   RECEIVE_FRAME_PREALLOCATE_BYTES_MAX,
   ResponseReceiver,
 } from "../../client/response-receiver.ts";
-import { FRAME_LENGTH_BYTES, encodeFrame } from "../../core/formats/protocol/frame.ts";
+import { FRAME_LENGTH_BYTES, concatFrameParts, encodeFrame } from "../../core/formats/protocol/frame.ts";
 
 function body(length: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -16,14 +16,7 @@ function body(length: number, seed: number): Uint8Array {
 }
 
 function stream(bodies: readonly Uint8Array[]): Uint8Array {
-  const frames = bodies.map(encodeFrame);
-  const out = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.length;
-  }
-  return out;
+  return concatFrameParts(bodies.map(encodeFrame));
 }
 
 // Plays the socket: each read copies at most `piece(i)` bytes of `bytes` into readBuffer(), then drains next().
