@@ -106,8 +106,15 @@ async function measure(): Promise<void> {
       finish = done;
       fail = failed;
     });
-    let send = (): void => {};
     const outbox = new Outbox();
+    let sent = 0;
+    // Sends `count` messages in one write (called only once `socket` below is connected).
+    const write = (count: number): void => {
+      writeMs.push(performance.now());
+      sent += count;
+      writeEnds.push(sent);
+      outbox.write(socket, new Uint8Array(count * MESSAGE_BYTES));
+    };
     const socket: Socket<undefined> = await Bun.connect({
       hostname: "127.0.0.1",
       port: server.port,
@@ -115,20 +122,20 @@ async function measure(): Promise<void> {
         data: (_socket, chunk) => {
           receivedBytes += chunk.length;
           const nowMs = performance.now();
-          let write = 0;
+          let carrier = 0;
           while (received < Math.floor(receivedBytes / MESSAGE_BYTES)) {
-            while (writeEnds[write]! <= received) write++;
+            while (writeEnds[carrier]! <= received) carrier++;
             if (received === warmup) measuredFromMs = nowMs;
-            if (received >= warmup) stats.record((nowMs - writeMs[write]!) * 1000, 1, MESSAGE_BYTES);
+            if (received >= warmup) stats.record((nowMs - writeMs[carrier]!) * 1000, 1, MESSAGE_BYTES);
             received++;
           }
           // Forget writes whose messages are all back (keeps the lists short).
-          if (write > 0) {
-            writeMs.splice(0, write);
-            writeEnds.splice(0, write);
+          if (carrier > 0) {
+            writeMs.splice(0, carrier);
+            writeEnds.splice(0, carrier);
           }
           if (received === total) finish();
-          else if (rate === undefined) send();
+          else if (rate === undefined) write(1);
         },
         drain: (socket) => outbox.drain(socket),
         close: () => fail(new Error("echo connection closed")),
@@ -136,19 +143,10 @@ async function measure(): Promise<void> {
       },
     });
     socket.setNoDelay(true);
-    let sent = 0;
-    const write = (count: number): void => {
-      writeMs.push(performance.now());
-      sent += count;
-      writeEnds.push(sent);
-      outbox.write(socket, new Uint8Array(count * MESSAGE_BYTES));
-    };
     const startMs = performance.now();
     let timer: ReturnType<typeof setTimeout> | null = null;
-    if (rate === undefined) {
-      send = () => write(1);
-      send();
-    } else {
+    if (rate === undefined) write(1);
+    else {
       const tick = (): void => {
         const due = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * rate));
         if (due > sent) write(due - sent);
